@@ -1,0 +1,1 @@
+"""One package per built-in algorithm; each declares itself in algorithm.yaml."""

@@ -1,0 +1,1 @@
+"""The training half of the container contract, algorithm-agnostic."""

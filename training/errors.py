@@ -1,0 +1,6 @@
+class ClientError(Exception):
+    """Something the user supplied is wrong: hyperparameters, channels or data."""
+
+
+class ConfigError(ClientError):
+    pass

@@ -1,0 +1,98 @@
+"""Everything an algorithm's train(job) needs, read from the platform's files and environment."""
+import logging
+import os
+import signal
+import tempfile
+
+from training import declaration
+from training.channels import Channel
+from training.env import Paths, read_json
+from training.metrics import Metrics
+
+log = logging.getLogger("training")
+
+
+class TrainingJob:
+    def __init__(self, decl, paths=None):
+        self.decl = decl
+        self.paths = paths or Paths()
+        self.log = log
+        self.name = os.environ.get("TRAINING_JOB_NAME", "")
+        raw_hp = read_json(self.paths.config_file("hyperparameters.json"), default={}) or {}
+        self.inputdataconfig = read_json(self.paths.config_file("inputdataconfig.json"), default={}) or {}
+        rc = read_json(self.paths.config_file("resourceconfig.json"), default=None) or {}
+        self.current_host = rc.get("current_host", "algo-1")
+        self.hosts = sorted(rc.get("hosts") or [self.current_host])
+        self.host_rank = self.hosts.index(self.current_host) if self.current_host in self.hosts else 0
+        log.info("job %s on %s (hosts %s), algorithm %s", self.name or "-", self.current_host,
+                 ",".join(self.hosts), decl["name"])
+        log.info("hyperparameters given: %s", raw_hp)
+        # Validate before any data is read, so a typo fails in seconds.
+        self.hyperparameters = declaration.validate(decl["hyperparameters"], raw_hp)
+        declaration.validate_channels(decl["channels"], self.inputdataconfig)
+        self.metrics = Metrics(self.current_host, log)
+        self.model_dir = self.paths.model
+        self.output_data_dir = self.paths.output_data
+        for d in (self.model_dir, self.output_data_dir):
+            os.makedirs(d, exist_ok=True)
+        self._stop = False
+        self._cluster = None
+        self._context = None
+
+    # ---- channels --------------------------------------------------------------------------------
+    def channel(self, name):
+        cfg = self.inputdataconfig.get(name)
+        if cfg is None:
+            return None
+        return Channel(name, cfg, self.paths.data, self.host_rank, len(self.hosts), log)
+
+    # ---- hosts -----------------------------------------------------------------------------------
+    @property
+    def is_master(self):
+        return self.host_rank == 0
+
+    def kvstore(self):
+        """MXNet's dist_sync kvstore across the hosts, or None on one host."""
+        if len(self.hosts) < 2:
+            return None
+        if self._cluster is None:
+            from training.distributed import KVStoreCluster
+            self._cluster = KVStoreCluster(self.hosts, self.current_host, log)
+            self._cluster.start()
+        return self._cluster.kv
+
+    @property
+    def context(self):
+        if self._context is None:
+            import mxnet as mx
+            self._context = mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
+            log.info("computing on %s", self._context)
+        return self._context
+
+    # ---- stopping --------------------------------------------------------------------------------
+    def install_signal_handlers(self):
+        def on_term(signum, frame):
+            log.info("SIGTERM received: finishing with the model trained so far")
+            self._stop = True
+        signal.signal(signal.SIGTERM, on_term)
+
+    def stop_requested(self):
+        return self._stop
+
+    # ---- artifacts -------------------------------------------------------------------------------
+    def save_model(self, filename, write):
+        """write(path) into a temporary file, then rename: never a half-written artifact."""
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.model_dir)
+        os.close(fd)
+        try:
+            write(tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, os.path.join(self.model_dir, filename))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        log.info("model saved: %s", os.path.join(self.model_dir, filename))
+
+    def finish(self):
+        if self._cluster is not None:
+            self._cluster.close()
