@@ -5,6 +5,7 @@ import threading
 import time
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from formats import FormatError, codecs
 from serving import model_dir
@@ -96,6 +97,9 @@ def create_app(algorithm=None, base_dir=None):
             model = holder.get()
             if model is None:
                 return text(503, "model not loaded: %s" % holder.error)
+            if limit > 0 and (request.content_length or 0) > limit * 1024 * 1024:
+                raise HttpError(413, "payload of %d bytes is larger than MaxPayloadInMB=%d"
+                                % (request.content_length, limit))
             body = request.get_data(cache=False)
             if not body:
                 raise HttpError(400, "empty request body")
@@ -114,6 +118,8 @@ def create_app(algorithm=None, base_dir=None):
             return Response(payload, status=200, mimetype=accept)
         except HttpError as e:
             return text(e.status, e.message)
+        except HTTPException as e:  # werkzeug's own, e.g. 413 from MAX_CONTENT_LENGTH
+            return text(e.code, e.description)
         except Exception as e:  # never let bad input take the worker down
             log.exception("invocation failed")
             return text(500, "internal error: %s: %s" % (type(e).__name__, e))

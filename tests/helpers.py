@@ -118,7 +118,7 @@ def served(base, algorithm, env=None, wait_ready=True, timeout=60):
             try:
                 if requests.get(server.url + "/ping", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine may answer late
                 pass
             if time.time() > deadline:
                 raise AssertionError("serve not healthy after %ss:\n%s" % (timeout, server.log()))
@@ -134,3 +134,24 @@ def served(base, algorithm, env=None, wait_ready=True, timeout=60):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def client_session():
+    """A stand-in Session for constructing the official client's estimators offline."""
+    from unittest.mock import MagicMock
+    s = MagicMock()
+    s.sagemaker_config = {}
+    s.boto_region_name = "us-east-1"
+    return s
+
+
+def first_ping(server, timeout=60):
+    """The first answer /ping gives (retrying while the server is still starting)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return requests.get(server.url + "/ping", timeout=5)
+        except (requests.ConnectionError, requests.Timeout):
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)

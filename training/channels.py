@@ -6,7 +6,7 @@ import stat
 import time
 
 from formats.codecs import parse_media_type
-from training import readers
+from training import readers, stopping
 from training.errors import ClientError
 
 CHUNK = 8 << 20
@@ -61,11 +61,15 @@ class Channel:
             path = self.pipe_path(epoch)
             waited = 0.0
             while not os.path.exists(path):
+                if stopping.requested():
+                    return
                 if timeout is not None and waited >= timeout:
                     raise ClientError("channel %s: pipe %s did not appear" % (self.name, path))
                 time.sleep(0.05)
                 waited += 0.05
-            with _open_detecting_gzip(path) as f:
+            with stopping.blocking():  # opening a FIFO waits for its writer
+                f = _open_detecting_gzip(path)
+            with f:
                 yield os.path.basename(path), f
             return
         files = self.files()

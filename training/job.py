@@ -1,10 +1,9 @@
 """Everything an algorithm's train(job) needs, read from the platform's files and environment."""
 import logging
 import os
-import signal
 import tempfile
 
-from training import declaration
+from training import declaration, stopping
 from training.channels import Channel
 from training.env import Paths, read_json
 from training.metrics import Metrics
@@ -35,7 +34,6 @@ class TrainingJob:
         self.output_data_dir = self.paths.output_data
         for d in (self.model_dir, self.output_data_dir):
             os.makedirs(d, exist_ok=True)
-        self._stop = False
         self._cluster = None
         self._context = None
 
@@ -71,13 +69,10 @@ class TrainingJob:
 
     # ---- stopping --------------------------------------------------------------------------------
     def install_signal_handlers(self):
-        def on_term(signum, frame):
-            log.info("SIGTERM received: finishing with the model trained so far")
-            self._stop = True
-        signal.signal(signal.SIGTERM, on_term)
+        stopping.install(log)
 
     def stop_requested(self):
-        return self._stop
+        return stopping.requested()
 
     # ---- artifacts -------------------------------------------------------------------------------
     def save_model(self, filename, write):

@@ -4,7 +4,7 @@ import os
 import sys
 import traceback
 
-from training import algorithms
+from training import algorithms, stopping
 from training.env import Paths
 from training.errors import ClientError
 
@@ -36,6 +36,9 @@ def main(argv=None):
         job.install_signal_handlers()
         module.train(job)
         job.finish()
+    except stopping.Interrupted:
+        log.info("stopped by SIGTERM while reading input")
+        return 0
     except ClientError as e:
         log.error("ClientError: %s", e)
         sys.stdout.flush()

@@ -3,6 +3,7 @@ from formats import csv as csvfmt
 from formats import rioproto
 from formats.batch import FormatError, concat
 from formats.codecs import CSV, RECORDIO
+from training import stopping
 from training.errors import ClientError
 
 CHUNK = 8 << 20
@@ -12,7 +13,8 @@ def _recordio(name, f, feature_dim, channel):
     dec = rioproto.Decoder(feature_dim)
     pending = b""
     while True:
-        chunk = f.read(CHUNK)
+        with stopping.blocking():
+            chunk = f.read1(CHUNK)  # what a pipe has now, not a full chunk
         last = not chunk
         buf = pending + chunk if pending else chunk
         if not buf:
@@ -34,7 +36,8 @@ def _csv(name, f, feature_dim, channel, label_size):
     pending = b""
     line = 1
     while True:
-        chunk = f.read(CHUNK)
+        with stopping.blocking():
+            chunk = f.read1(CHUNK)  # what a pipe has now, not a full chunk
         last = not chunk
         buf = pending + chunk if pending else chunk
         if not buf:
@@ -62,13 +65,17 @@ def _csv(name, f, feature_dim, channel, label_size):
 
 def read(channel, epoch, feature_dim, label_size):
     ctype = channel.content_type or RECORDIO
-    for name, f in channel.streams(epoch):
-        if ctype == RECORDIO:
-            yield from _recordio(name, f, feature_dim, channel.name)
-        elif ctype == CSV:
-            yield from _csv(name, f, feature_dim, channel.name, label_size)
-        else:
-            raise ClientError("channel %s: content type %s cannot be read as records" % (channel.name, ctype))
+    try:
+        for name, f in channel.streams(epoch):
+            if ctype == RECORDIO:
+                yield from _recordio(name, f, feature_dim, channel.name)
+            elif ctype == CSV:
+                yield from _csv(name, f, feature_dim, channel.name, label_size)
+            else:
+                raise ClientError("channel %s: content type %s cannot be read as records"
+                                  % (channel.name, ctype))
+    except stopping.Interrupted:
+        return  # SIGTERM: the algorithm sees stop_requested() and saves what it has
 
 
 def rebatch(source, size):

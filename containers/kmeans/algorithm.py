@@ -140,6 +140,7 @@ def train(job):
     centers, counts = model.centers.asnumpy(), model.counts.asnumpy()
     elapsed = max(time.time() - start, 1e-9)
     job.metrics.throughput("train", seen / elapsed)
+    job.log.info("trained on %d records", seen)
     centers, counts = _gather_centers(job, centers, counts)
     rng = np.random.RandomState(0)
     final = lloyd.reduce(centers, counts, k, hp["local_lloyd_init_method"], hp["local_lloyd_max_iter"],

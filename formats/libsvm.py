@@ -1,0 +1,80 @@
+"""text/libsvm: `label[:weight] index:value index:value ...` per line, indices as given (xgboost's way).
+
+Requests may leave the label out: a first token without ':' is a label, anything else starts the
+features. Training data always has a label first (`label:weight` is then a weighted label). `qid:n`
+tokens (ranking groups) are accepted and skipped.
+"""
+import numpy as np
+
+from formats.batch import Batch, Csr, FormatError
+
+
+def _number(tok, lineno, what):
+    try:
+        v = float(tok)
+    except ValueError:
+        raise FormatError("line %d: %s %r is not a number" % (lineno, what, tok.decode("utf-8", "replace")[:40])) \
+            from None
+    return v
+
+
+def parse(body, has_label=None, first_line=1):
+    """libsvm bytes -> Batch (Csr features; labels and weights when the lines carry them).
+
+    has_label: True (training: the first token is always the label), None (requests: detect per line).
+    """
+    if isinstance(body, str):
+        body = body.encode()
+    labels, weights, data, indices, indptr = [], [], [], [], [0]
+    labelled = None
+    width = 0
+    for lineno, line in enumerate(bytes(body).splitlines(), start=first_line):
+        toks = line.split()
+        if not toks or toks[0].startswith(b"#"):
+            continue
+        start = 0
+        first = toks[0]
+        if has_label or (has_label is None and b":" not in first):
+            if b":" in first:
+                lab, w = first.split(b":", 1)
+                weights.append(_number(w, lineno, "weight"))
+            else:
+                lab = first
+                weights.append(1.0)
+            labels.append(_number(lab, lineno, "label"))
+            start = 1
+            row_labelled = True
+        else:
+            row_labelled = False
+        if labelled is None:
+            labelled = row_labelled
+        elif labelled != row_labelled:
+            raise FormatError("line %d: %s a label, unlike the lines before it"
+                              % (lineno, "has" if row_labelled else "lacks"))
+        for tok in toks[start:]:
+            if tok.startswith(b"#"):
+                break
+            idx, sep, val = tok.partition(b":")
+            if not sep:
+                raise FormatError("line %d: %r is not index:value" % (lineno, tok.decode("utf-8", "replace")[:40]))
+            if idx == b"qid":
+                continue
+            try:
+                i = int(idx)
+            except ValueError:
+                raise FormatError("line %d: feature index %r is not an integer"
+                                  % (lineno, idx.decode("utf-8", "replace")[:40])) from None
+            if i < 0:
+                raise FormatError("line %d: feature index %d is negative" % (lineno, i))
+            indices.append(i)
+            data.append(_number(val, lineno, "value"))
+            if i >= width:
+                width = i + 1
+        indptr.append(len(indices))
+    n = len(indptr) - 1
+    feats = Csr(np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64),
+                np.asarray(indptr, dtype=np.int64), (n, width))
+    if not labelled:
+        return Batch(feats)
+    w = np.asarray(weights, dtype=np.float32)
+    return Batch(feats, np.asarray(labels, dtype=np.float32), w if (w != 1).any() else None)
