@@ -118,14 +118,14 @@ class _Template:
         if k == 0:
             return None, 0
         dt, s, e = self.features
-        feats = np.ascontiguousarray(rows[:k, 8 + s:8 + e]).view(dt).astype(np.float32, copy=False)
+        feats = np.array(rows[:k, 8 + s:8 + e]).view(dt).astype(np.float32, copy=False)  # a copy: buf is reused
         labels = None
         if self.label is not None:
             dt, s, e = self.label
             if dt == "varint1":
                 labels = rows[:k, 8 + s].astype(np.float32)
             else:
-                labels = np.ascontiguousarray(rows[:k, 8 + s:8 + s + np.dtype(dt).itemsize]).view(dt)
+                labels = np.array(rows[:k, 8 + s:8 + s + np.dtype(dt).itemsize]).view(dt)
                 labels = labels.astype(np.float32).reshape(k)
         return Batch(feats.reshape(k, self.dim), labels), k * self.stride
 

@@ -90,8 +90,6 @@ class Channel:
             label_size = 1
         label_size = int(self.params.get("label_size", label_size))
         source = readers.read(self, epoch, feature_dim, label_size)
-        k = 0
-        for batch in readers.rebatch(source, batch_size):
-            if not self.shared or k % self.num_hosts == self.host_rank:
-                yield batch
-            k += 1
+        mine = (b for k, b in enumerate(readers.rebatch(source, batch_size))
+                if not self.shared or k % self.num_hosts == self.host_rank)
+        return readers.prefetch(mine)

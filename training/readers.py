@@ -1,4 +1,7 @@
 """Chunked readers from channel streams to Batches, with errors naming file and record or line."""
+import queue
+import threading
+
 from formats import csv as csvfmt
 from formats import rioproto
 from formats.batch import FormatError, concat
@@ -9,21 +12,45 @@ from training.errors import ClientError
 CHUNK = 8 << 20
 
 
+class _Buffer:
+    """One reusable read buffer: the unused tail (part of a record or line) moves to the front and
+    new data is read in behind it, so whole chunks are never copied."""
+
+    def __init__(self, f):
+        self.f = f
+        self.buf = bytearray(CHUNK)
+        self.pending = 0
+
+    def fill(self):
+        """(view of pending + new data, last) or None when nothing is left."""
+        if self.pending == len(self.buf):
+            self.buf.extend(bytes(len(self.buf)))  # a record longer than the buffer
+        with stopping.blocking():
+            n = self.f.readinto1(memoryview(self.buf)[self.pending:])  # what a pipe has now
+        total = self.pending + n
+        if total == 0:
+            return None
+        self.total = total
+        return memoryview(self.buf)[:total], n == 0
+
+    def consume(self, used):
+        self.pending = self.total - used
+        self.buf[:self.pending] = self.buf[used:self.total]
+
+
 def _recordio(name, f, feature_dim, channel):
     dec = rioproto.Decoder(feature_dim)
-    pending = b""
+    buf = _Buffer(f)
     while True:
-        with stopping.blocking():
-            chunk = f.read1(CHUNK)  # what a pipe has now, not a full chunk
-        last = not chunk
-        buf = pending + chunk if pending else chunk
-        if not buf:
+        got = buf.fill()
+        if got is None:
             break
+        view, last = got
         try:
-            batch, used = dec.decode(buf, final=last)
+            batch, used = dec.decode(view, final=last)
         except FormatError as e:
             raise ClientError("channel %s, file %s: %s" % (channel, name, e)) from None
-        pending = buf[used:]
+        buf.consume(used)
         if batch is not None:
             yield batch
         if last:
@@ -33,20 +60,19 @@ def _recordio(name, f, feature_dim, channel):
 
 
 def _csv(name, f, feature_dim, channel, label_size):
-    pending = b""
     line = 1
+    buf = _Buffer(f)
     while True:
-        with stopping.blocking():
-            chunk = f.read1(CHUNK)  # what a pipe has now, not a full chunk
-        last = not chunk
-        buf = pending + chunk if pending else chunk
-        if not buf:
+        got = buf.fill()
+        if got is None:
             break
-        cut = len(buf) if last else buf.rfind(b"\n") + 1
+        view, last = got
+        data = bytes(view)
+        cut = len(data) if last else data.rfind(b"\n") + 1
+        buf.consume(cut)
         if cut == 0:
-            pending = buf
             continue
-        part, pending = buf[:cut], buf[cut:]
+        part = data if cut == len(data) else data[:cut]
         try:
             batch = csvfmt.parse(part, label_size, first_line=line)
         except FormatError as e:
@@ -94,3 +120,34 @@ def rebatch(source, size):
                 held, count = [], 0
     if count:
         yield concat(held)
+
+
+_DONE = object()
+
+
+def prefetch(batches, depth=4):
+    """Decode the next batches in a thread while the algorithm computes on this one (numpy and MXNet
+    release the GIL). SIGTERM is seen by the consumer between batches; the reader thread is a daemon."""
+    q = queue.Queue(depth)
+
+    def produce():
+        try:
+            for b in batches:
+                q.put(b)
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer, raised there
+            q.put(e)
+
+    threading.Thread(target=produce, name="prefetch", daemon=True).start()
+    while True:
+        try:
+            item = q.get(timeout=0.2)
+        except queue.Empty:
+            if stopping.requested():
+                return
+            continue
+        if item is _DONE:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item

@@ -2,6 +2,7 @@
 check between mini-batches, and a read blocked on a pipe whose writer is still open is interrupted
 (Python would otherwise retry the read after the signal and never return)."""
 import signal
+import threading
 
 
 class Interrupted(BaseException):
@@ -29,13 +30,17 @@ def requested():
 
 
 class blocking:
-    """Marks a read that may block forever; SIGTERM inside it raises Interrupted."""
+    """Marks a read that may block forever; SIGTERM inside it raises Interrupted. Only the main thread
+    (where Python runs signal handlers) counts: reader threads are polled by their consumer instead."""
 
     def __enter__(self):
-        if _state["stop"]:
-            raise Interrupted()
-        _state["blocking"] += 1
+        self.main = threading.current_thread() is threading.main_thread()
+        if self.main:
+            if _state["stop"]:
+                raise Interrupted()
+            _state["blocking"] += 1
 
     def __exit__(self, *exc):
-        _state["blocking"] -= 1
+        if self.main:
+            _state["blocking"] -= 1
         return False

@@ -125,6 +125,8 @@ def train(job):
             if job.stop_requested():
                 stopped = True
                 break
+        # a SIGTERM during a blocked pipe read ends the epoch with no batch to notice it above
+        stopped = stopped or job.stop_requested()
         seen += n
         if n:
             job.metrics.quality("train", "msd", float(ssd.asscalar()) / n, epoch=epoch)
@@ -137,16 +139,15 @@ def train(job):
             return
         from training.errors import ClientError
         raise ClientError("channel train: no records for this host")
-    centers, counts = model.centers.asnumpy(), model.counts.asnumpy()
-    elapsed = max(time.time() - start, 1e-9)
-    job.metrics.throughput("train", seen / elapsed)
-    job.log.info("trained on %d records", seen)
-    centers, counts = _gather_centers(job, centers, counts)
+    centers, counts = _gather_centers(job, model.centers.asnumpy(), model.counts.asnumpy())
     rng = np.random.RandomState(0)
     final = lloyd.reduce(centers, counts, k, hp["local_lloyd_init_method"], hp["local_lloyd_max_iter"],
                          hp["local_lloyd_tol"], trials, rng)
     if job.is_master:
         job.save_model(MODEL_FILE, lambda path: mx.nd.save(path, [mx.nd.array(final)]))
+    # the service's figure: records from the first one read to the model written
+    job.metrics.throughput("train", seen / max(time.time() - start, 1e-9))
+    job.log.info("trained on %d records", seen)
     test = job.channel("test")
     if test is not None and job.is_master and not stopped:
         ssd, n = _evaluate(job, test, final, hp)

@@ -1,0 +1,189 @@
+"""A channel -> one xgboost.DMatrix, read in one pass (xgboost needs all the data in memory).
+
+CSV and libsvm go through xgboost's own multithreaded text parser (the `path?format=csv` URI loader),
+the fastest at hand. It takes plain files only, so gzip files, pipes and row shares are first written
+out to a temporary file. That parser is silent about malformed input, so the result is checked and,
+when anything is off, the data is parsed again in Python to name the bad line or to read what the
+C++ parser cannot (nan, inf, comments).
+"""
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from formats import FormatError
+from formats import csv as csvfmt
+from formats import libsvm
+from formats.batch import Csr, concat
+from formats.codecs import CSV, LIBSVM, RECORDIO
+from training.errors import ClientError
+
+COPY_CHUNK = 8 << 20
+# Bytes that can appear in well-formed libsvm the C++ parser reads right; anything else is re-parsed.
+_LIBSVM_BYTES = np.zeros(256, dtype=bool)
+_LIBSVM_BYTES[np.frombuffer(b"0123456789.eE+-: \t\r\n", dtype=np.uint8)] = True
+
+
+def _is_gzip(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _uri_safe(path):
+    return not any(c in path for c in ";?#")
+
+
+class _Sources:
+    """The plain files the URI loader will read, writing temporary copies where needed."""
+
+    def __init__(self, channel, share):
+        self.channel = channel
+        self.share = share  # (rank, count) of lines to keep, or None for all
+        self.tmpdir = None
+
+    def _tmp(self):
+        if self.tmpdir is None:
+            self.tmpdir = tempfile.mkdtemp(prefix="xgb-%s-" % self.channel.name)
+        return os.path.join(self.tmpdir, "part-%d" % len(os.listdir(self.tmpdir)))
+
+    def _copy(self, f):
+        path = self._tmp()
+        with open(path, "wb") as out:
+            last = b"\n"
+            if self.share is None:
+                while True:
+                    chunk = f.read(COPY_CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    last = chunk[-1:]
+            else:
+                rank, count = self.share
+                for i, line in enumerate(f):
+                    if i % count == rank:
+                        out.write(line)
+                        last = line[-1:]
+            if last != b"\n":
+                out.write(b"\n")
+        return path
+
+    def paths(self):
+        """[(display name, plain file path)] for one pass over the channel."""
+        ch = self.channel
+        out = []
+        if not ch.is_pipe and self.share is None:
+            files = [p for p in ch.files() if os.path.isfile(p)]
+            if not files:
+                raise ClientError("channel %s: no data files under %s" % (ch.name, ch.dir))
+            if all(_uri_safe(p) and not _is_gzip(p) for p in files):
+                return [(os.path.relpath(p, ch.dir), p) for p in files]
+        for name, f in ch.streams(0):
+            out.append((name, self._copy(f)))
+        return out
+
+    def cleanup(self):
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def _python_parse(ctype, paths, csv_weights, channel):
+    """Parse the files in Python: a precise error, or the data the C++ parser could not read."""
+    batches = []
+    for name, path in paths:
+        with open(path, "rb") as f:
+            body = f.read()
+        try:
+            if ctype == CSV:
+                b = csvfmt.parse(body, label_size=1, weight_column=bool(csv_weights))
+            else:
+                b = libsvm.parse(body, has_label=True)
+        except FormatError as e:
+            raise ClientError("channel %s, file %s: %s" % (channel, name, e)) from None
+        if len(b):
+            batches.append(b)
+    if not batches:
+        raise ClientError("channel %s: no records" % channel)
+    if ctype == CSV:
+        widths = {b.features.shape[1] for b in batches}
+        if len(widths) > 1:
+            raise ClientError("channel %s: files have different numbers of columns: %s" % (channel, sorted(widths)))
+    return concat(batches)
+
+
+def _libsvm_looks_plain(paths):
+    for _, path in paths:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(COPY_CHUNK)
+                if not chunk:
+                    break
+                if not _LIBSVM_BYTES[np.frombuffer(chunk, dtype=np.uint8)].all():
+                    return False
+    return True
+
+
+def _from_text(ctype, paths, csv_weights, channel, nthread):
+    import xgboost as xgb
+    if ctype == CSV:
+        query = "?format=csv&label_column=0" + ("&weight_column=1" if csv_weights else "")
+    else:
+        query = "?format=libsvm"
+    plain = ctype == CSV or _libsvm_looks_plain(paths)
+    if plain:
+        uri = ";".join(p for _, p in paths) + query
+        try:
+            dm = xgb.DMatrix(uri, nthread=nthread)
+        except xgb.core.XGBoostError:
+            dm = None
+        # a short row, a non-number or an extra field all leave a hole in what should be dense
+        if dm is not None and (ctype != CSV or dm.num_nonmissing() == dm.num_row() * dm.num_col()) \
+                and dm.num_row() > 0:
+            return dm
+    return _to_dmatrix(_python_parse(ctype, paths, csv_weights, channel), nthread)
+
+
+def _to_dmatrix(batch, nthread):
+    import xgboost as xgb
+    f = batch.features
+    if isinstance(f, Csr):
+        import scipy.sparse
+        f = scipy.sparse.csr_matrix((f.data, f.indices, f.indptr), shape=f.shape)
+    return xgb.DMatrix(f, label=batch.labels, weight=batch.weights, nthread=nthread)
+
+
+def _from_records(channel, csv_weights, nthread):
+    # several hosts keep every n-th batch: small batches keep the shares even on small data
+    batches = list(channel.batches(1024 if channel.shared else 1 << 16, None, label_size=1))
+    b = concat(batches)
+    if b is None:
+        raise ClientError("channel %s: no records" % channel.name)
+    if b.labels is None:
+        raise ClientError("channel %s: the records have no label" % channel.name)
+    return _to_dmatrix(b, nthread)
+
+
+def load(channel, csv_weights=0, nthread=None):
+    """The channel as a DMatrix for this host: all of it, or its share on several hosts."""
+    ctype = channel.content_type or LIBSVM
+    if ctype == RECORDIO:
+        return _from_records(channel, csv_weights, nthread)  # channel.batches shards by itself
+    if ctype not in (CSV, LIBSVM):
+        raise ClientError("channel %s: content type %s is not supported" % (channel.name, ctype))
+    share = None
+    if channel.shared:
+        files = [] if channel.is_pipe else channel.files()
+        if len(files) >= channel.num_hosts:
+            share = "files"
+        else:
+            share = (channel.host_rank, channel.num_hosts)
+    sources = _Sources(channel, share if isinstance(share, tuple) else None)
+    try:
+        paths = sources.paths()
+        if share == "files":
+            paths = paths[channel.host_rank::channel.num_hosts]
+        if channel.log:
+            channel.log.info("channel %s: reading %d file(s) as %s", channel.name, len(paths), ctype)
+        return _from_text(ctype, paths, csv_weights, channel.name, nthread)
+    finally:
+        sources.cleanup()
