@@ -88,3 +88,27 @@ def split(buf, final=True, first_index=0):
         raise FormatError("record %d: truncated RecordIO record (%d trailing bytes)"
                           % (first_index + len(out), n - consumed))
     return out, consumed
+
+
+def spans(buf, first_index=0):
+    """(starts, lengths, consumed) of the complete single-part records at the front of buf, stopping
+    before any multi-part record (the caller hands those to split()). No payload is copied."""
+    mv = memoryview(buf)
+    n = len(mv)
+    pos = 0
+    starts, lens = [], []
+    unpack = _HEADER.unpack_from
+    while pos + 8 <= n:
+        magic, lrec = unpack(mv, pos)
+        if magic != MAGIC:
+            raise FormatError("record %d: bad RecordIO magic number at byte %d (not recordIO-protobuf data?)"
+                              % (first_index + len(starts), pos))
+        if lrec >> 29:
+            break
+        end = pos + 8 + lrec
+        if end > n:
+            break
+        starts.append(pos + 8)
+        lens.append(lrec)
+        pos = end + (-lrec) % 4
+    return starts, lens, min(pos, n)

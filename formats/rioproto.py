@@ -8,7 +8,7 @@ import struct
 
 import numpy as np
 
-from formats import recordio
+from formats import recordio, sparse_records
 from formats.batch import Batch, Csr, FormatError, concat
 from formats.record_pb import Record
 
@@ -220,6 +220,15 @@ class Decoder:
             return None  # let the generic path raise the precise error
         return t
 
+    def _sparse(self, buf, pos, window=1 << 20):
+        """The sparse fast path over up to `window` bytes of single-part records, or None."""
+        view = memoryview(buf)[pos:pos + window]
+        starts, lengths, used = recordio.spans(view, self.records)
+        if not starts:
+            return None
+        batch = sparse_records.decode(view, starts, lengths, self.feature_dim)
+        return None if batch is None else (batch, used)
+
     def decode(self, buf, final=True):
         """Decode complete records of buf; returns (Batch or None, bytes consumed)."""
         pieces = []
@@ -229,6 +238,14 @@ class Decoder:
             if self.template is not None:
                 batch, used = self.template.run(buf, pos)
                 if used:
+                    pieces.append(batch)
+                    pos += used
+                    self.records += len(batch)
+                    continue
+            if self.template is None:
+                got = self._sparse(buf, pos)
+                if got:
+                    batch, used = got
                     pieces.append(batch)
                     pos += used
                     self.records += len(batch)
