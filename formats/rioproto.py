@@ -229,44 +229,35 @@ class Decoder:
         batch = sparse_records.decode(view, starts, lengths, self.feature_dim)
         return None if batch is None else (batch, used)
 
+    def _generic(self, buf, pos):
+        """Complete records of a stretch (about 64 KB, at least one record) for the protobuf parser."""
+        window = memoryview(buf)[pos:pos + (1 << 16)]
+        payloads, used = recordio.split(window, final=False, first_index=self.records)
+        if not payloads and len(window) < len(buf) - pos:  # one record longer than the stretch
+            payloads, used = recordio.split(memoryview(buf)[pos:], final=False, first_index=self.records)
+        return payloads, used
+
     def decode(self, buf, final=True):
         """Decode complete records of buf; returns (Batch or None, bytes consumed)."""
         pieces = []
         pos = 0
         n = len(buf)
         while pos < n:
-            if self.template is not None:
-                batch, used = self.template.run(buf, pos)
-                if used:
-                    pieces.append(batch)
-                    pos += used
-                    self.records += len(batch)
-                    continue
-            if self.template is None:
-                got = self._sparse(buf, pos)
-                if got:
-                    batch, used = got
-                    pieces.append(batch)
-                    pos += used
-                    self.records += len(batch)
-                    continue
-            # Generic path for a stretch of records, then try (or learn) the fast layout again.
-            payloads, used = recordio.split(memoryview(buf)[pos:pos + (1 << 16)] if pos + (1 << 16) < n
-                                            else memoryview(buf)[pos:], final=False, first_index=self.records)
-            if not payloads:
-                if pos + (1 << 16) < n:
-                    payloads, used = recordio.split(memoryview(buf)[pos:], final=False,
-                                                    first_index=self.records)
+            fast = self.template.run(buf, pos) if self.template is not None else self._sparse(buf, pos)
+            if fast and fast[1]:
+                batch, used = fast
+            else:
+                # The protobuf parser for a stretch, then try (or learn) the dense layout again.
+                payloads, used = self._generic(buf, pos)
                 if not payloads:
-                    if final:
-                        recordio.split(memoryview(buf)[pos:], final=True, first_index=self.records)
                     break
-            pieces.append(decode_records(payloads, self.feature_dim, self.records))
-            self.records += len(payloads)
+                batch = decode_records(payloads, self.feature_dim, self.records)
+                self.template = self._learn(payloads[-1])
+            pieces.append(batch)
+            self.records += len(batch)
             pos += used
-            self.template = self._learn(payloads[-1])
         if final and pos < n:
-            recordio.split(memoryview(buf)[pos:], final=True, first_index=self.records)
+            recordio.split(memoryview(buf)[pos:], final=True, first_index=self.records)  # says what is wrong
         return concat(pieces), pos
 
 
