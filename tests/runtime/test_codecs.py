@@ -137,6 +137,59 @@ def test_csv_parsing_and_errors():
         csv.parse(b"1,2\n4,a\n", first_line=11)
 
 
+def _big_csv(rows, cols, fmt, seed=0):
+    x = np.random.default_rng(seed).normal(size=(rows, cols)) * 1000
+    return "\n".join(",".join(fmt % v for v in row) for row in x).encode() + b"\n"
+
+
+@pytest.mark.parametrize("fmt", ["%.6g", "%.17g", "%.3e"])
+def test_csv_large_payload_path_matches_the_small_one_bit_for_bit(fmt):
+    data = _big_csv(2000, 20, fmt)
+    assert len(data) >= csv.ARROW_MIN_BYTES
+    fast = csv.parse_matrix(data)
+    assert csv._arrow_matrix(data) is not None  # the large path really ran
+    exact = csv._numpy_matrix(data.rstrip(b"\n"), 1)
+    assert fast.dtype == np.float32 and fast.shape == (2000, 20)
+    assert np.array_equal(fast.view(np.uint32), exact.view(np.uint32))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b"1,2,3,4,x," + b",".join([b"0"] * 15), r"line 1502: field 5 \('x'\) is not a number"),
+    (b"1,2,3", "line 1502: has 3 fields, expected 20"),
+    (b"1,2,3,1-2," + b",".join([b"0"] * 16), r"line 1502: field 4 \('1-2'\) is not a number"),
+    (b"1,,3," + b",".join([b"0"] * 17), r"line 1502: field 2 \(''\) is not a number"),
+    (b'"1",2,3,' + b",".join([b"0"] * 17), "line 1502: field 1"),
+    (b"1_0,2,3," + b",".join([b"0"] * 17), "line 1502: field 1"),
+])
+def test_csv_large_payload_errors_name_the_line(bad, message):
+    lines = _big_csv(3000, 20, "%.6g").split(b"\n")
+    lines.insert(1500, b"")  # a blank line still counts as a line
+    lines[1501] = bad
+    with pytest.raises(FormatError, match=message):
+        csv.parse_matrix(b"\n".join(lines))
+
+
+def test_csv_large_payload_accepts_what_the_small_path_accepts():
+    rows = [b" 1.5 , 2e3,-inf,nan"] * 5000 + [b"", b"1.,.5,+1,1E-3"]
+    data = b"\r\n".join(rows) + b"\r\n"
+    assert csv._arrow_matrix(data.replace(b"\r", b"")) is not None
+    m = csv.parse_matrix(data)
+    assert m.shape == (5001, 4) and m[0, :3].tolist() == [1.5, 2000.0, -np.inf] and np.isnan(m[0, 3])
+    assert m[-1].tolist() == [1.0, 0.5, 1.0, np.float32(1e-3)]
+
+
+def test_json_responses_are_what_json_dumps_writes():
+    rng = np.random.default_rng(3)
+    outputs = {"score": rng.normal(size=7).astype(np.float32), "label": np.arange(7, dtype=np.int64),
+               "vec": rng.normal(size=(7, 3)), 'od"d%s': np.ones(7, np.float32)}
+    rows = [{k: (v[i].tolist()) for k, v in outputs.items()} for i in range(7)]
+    assert codecs.encode(outputs, 7, codecs.JSONLINES) == ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
+    assert codecs.encode(outputs, 7, codecs.JSON) == json.dumps({"predictions": rows}).encode()
+    nan = {"score": np.array([1.0, np.nan], np.float32)}
+    assert codecs.encode(nan, 2, codecs.JSONLINES) == b'{"score": 1.0}\n{"score": NaN}\n'
+    assert codecs.encode({"score": np.zeros(0)}, 0, codecs.JSON) == b'{"predictions": []}'
+
+
 def test_json_and_jsonlines_requests():
     dense = {"instances": [{"features": [1, 2, 3]}, {"data": {"features": {"values": [4, 5, 6]}}}]}
     assert codecs.decode(json.dumps(dense).encode(), codecs.JSON).features.tolist() == [[1, 2, 3], [4, 5, 6]]
