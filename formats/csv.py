@@ -44,17 +44,15 @@ def _fail(data, first_line):
     return FormatError(msg or "CSV data could not be parsed as numbers")
 
 
-def _arrow_matrix(data):
-    """Arrow's multithreaded C++ reader (exact, strict, releases the GIL).
-
-    Returns None when it refuses the text; the numpy path then decides and names the line."""
+def _arrow_table(source, ncols):
+    """Arrow's multithreaded C++ reader (exact, strict, releases the GIL); None when it refuses
+    the text, and the numpy path then decides and names the line."""
     pa, pacsv = _arrow_modules()
-    head = data[:data.find(b"\n")] if b"\n" in data else data
-    names = ["c%d" % i for i in range(head.count(b",") + 1)]
+    names = ["c%d" % i for i in range(ncols)]
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+        return pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True, block_size=4 << 20),
             parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
                                              newlines_in_values=False, ignore_empty_lines=True),
             # float64 then a cast, as numpy does, so both paths give the same bits
@@ -63,10 +61,40 @@ def _arrow_matrix(data):
                                                  quoted_strings_can_be_null=False, check_utf8=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    out = np.empty((table.num_rows, len(names)), dtype=np.float32)
+
+
+def _columns(table):
+    """Table -> float32 (columns, rows): column-major, so every copy is contiguous."""
+    out = np.empty((table.num_columns, table.num_rows), dtype=np.float32)
     for j, column in enumerate(table.columns):
-        out[:, j] = column.to_numpy()
+        row = 0
+        for chunk in column.chunks:
+            out[j, row:row + len(chunk)] = chunk.to_numpy(zero_copy_only=True)
+            row += len(chunk)
     return out
+
+
+def _arrow_matrix(data):
+    head = data[:data.find(b"\n")] if b"\n" in data else data
+    pa, _ = _arrow_modules()
+    table = _arrow_table(pa.py_buffer(data), head.count(b",") + 1)
+    return None if table is None else _columns(table).T
+
+
+def read_columns(path):
+    """A whole CSV file -> float32 (columns, rows) matrix, without holding its text in Python.
+    Column-major because Arrow produces columns; its transpose is the usual (rows, columns)
+    matrix, which numpy and xgboost take without a copy. Errors name the line and field."""
+    with open(path, "rb") as f:
+        head = f.readline().rstrip(b"\r\n")
+        empty = not head.strip() and not f.read(1 << 16).strip()
+    if empty:
+        return np.zeros((0, 0), dtype=np.float32)
+    table = _arrow_table(path, head.count(b",") + 1) if head.strip() else None
+    if table is not None:
+        return _columns(table)
+    with open(path, "rb") as f:
+        return np.ascontiguousarray(parse_matrix(f.read()).T)
 
 
 def _numpy_matrix(data, first_line):
@@ -85,10 +113,12 @@ def _numpy_matrix(data, first_line):
     ncols = int(per_line[0]) + 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        flat = np.fromstring(data.replace(b"\n", b","), dtype=np.float32, sep=",")
-    if flat.size != len(ends) * ncols:
+        # fromstring stops quietly at the first bad field; the sentinel makes that visible
+        # even when the bad field is the last one ("1,2,3abc" would otherwise read as 1,2,3)
+        flat = np.fromstring(data.replace(b"\n", b",") + b",0", dtype=np.float32, sep=",")
+    if flat.size != len(ends) * ncols + 1:
         raise _fail(original, first_line)
-    return flat.reshape(len(ends), ncols)
+    return flat[:-1].reshape(len(ends), ncols)
 
 
 def parse_matrix(data, first_line=1):

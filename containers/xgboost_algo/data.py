@@ -1,10 +1,11 @@
 """A channel -> one xgboost.DMatrix, read in one pass (xgboost needs all the data in memory).
 
-CSV and libsvm go through xgboost's own multithreaded text parser (the `path?format=csv` URI loader),
-the fastest at hand. It takes plain files only, so gzip files, pipes and row shares are first written
-out to a temporary file. That parser is silent about malformed input, so the result is checked and,
-when anything is off, the data is parsed again in Python to name the bad line or to read what the
-C++ parser cannot (nan, inf, comments).
+CSV goes through Arrow's multithreaded reader (formats.csv.read_columns): as fast as xgboost's own
+`path?format=csv` loader, but exact and strict where that one reads `x` as 0 and `1-2` as 1.
+libsvm goes through xgboost's own multithreaded text parser (the `path?format=libsvm` URI loader).
+Both take plain files only, so gzip files, pipes and row shares are first written out to a temporary
+file. The libsvm parser is silent about malformed input, so bytes it may misread send the data to
+the Python parser, which names the bad line or reads what the C++ parser cannot (nan, inf, comments).
 """
 import os
 import shutil
@@ -87,27 +88,20 @@ class _Sources:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def _python_parse(ctype, paths, csv_weights, channel):
-    """Parse the files in Python: a precise error, or the data the C++ parser could not read."""
+def _python_libsvm(paths, channel):
+    """Parse libsvm in Python: a precise error, or the data the C++ parser could not read."""
     batches = []
     for name, path in paths:
         with open(path, "rb") as f:
             body = f.read()
         try:
-            if ctype == CSV:
-                b = csvfmt.parse(body, label_size=1, weight_column=bool(csv_weights))
-            else:
-                b = libsvm.parse(body, has_label=True)
+            b = libsvm.parse(body, has_label=True)
         except FormatError as e:
             raise ClientError("channel %s, file %s: %s" % (channel, name, e)) from None
         if len(b):
             batches.append(b)
     if not batches:
         raise ClientError("channel %s: no records" % channel)
-    if ctype == CSV:
-        widths = {b.features.shape[1] for b in batches}
-        if len(widths) > 1:
-            raise ClientError("channel %s: files have different numbers of columns: %s" % (channel, sorted(widths)))
     return concat(batches)
 
 
@@ -123,24 +117,44 @@ def _libsvm_looks_plain(paths):
     return True
 
 
+def _from_csv(paths, csv_weights, channel, nthread):
+    import xgboost as xgb
+    blocks = []
+    for name, path in paths:
+        try:
+            cols = csvfmt.read_columns(path)
+        except FormatError as e:
+            raise ClientError("channel %s, file %s: %s" % (channel, name, e)) from None
+        if cols.shape[1] == 0:
+            continue
+        skip = 2 if csv_weights else 1
+        if cols.shape[0] <= skip:
+            raise ClientError("channel %s, file %s: has %d column(s); the label%s and at least one feature"
+                              " are needed" % (channel, name, cols.shape[0], " and weight" if csv_weights else ""))
+        if blocks and cols.shape[0] != blocks[0].shape[0]:
+            raise ClientError("channel %s: files have different numbers of columns: %d and %d"
+                              % (channel, blocks[0].shape[0], cols.shape[0]))
+        blocks.append(cols)
+    if not blocks:
+        raise ClientError("channel %s: no records" % channel)
+    cols = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+    skip = 2 if csv_weights else 1
+    return xgb.DMatrix(cols[skip:].T, label=cols[0], weight=cols[1] if csv_weights else None,
+                       nthread=nthread)
+
+
 def _from_text(ctype, paths, csv_weights, channel, nthread):
     import xgboost as xgb
     if ctype == CSV:
-        query = "?format=csv&label_column=0" + ("&weight_column=1" if csv_weights else "")
-    else:
-        query = "?format=libsvm"
-    plain = ctype == CSV or _libsvm_looks_plain(paths)
-    if plain:
-        uri = ";".join(p for _, p in paths) + query
+        return _from_csv(paths, csv_weights, channel, nthread)
+    if _libsvm_looks_plain(paths):
         try:
-            dm = xgb.DMatrix(uri, nthread=nthread)
+            dm = xgb.DMatrix(";".join(p for _, p in paths) + "?format=libsvm", nthread=nthread)
         except xgb.core.XGBoostError:
             dm = None
-        # a short row, a non-number or an extra field all leave a hole in what should be dense
-        if dm is not None and (ctype != CSV or dm.num_nonmissing() == dm.num_row() * dm.num_col()) \
-                and dm.num_row() > 0:
+        if dm is not None and dm.num_row() > 0:
             return dm
-    return _to_dmatrix(_python_parse(ctype, paths, csv_weights, channel), nthread)
+    return _to_dmatrix(_python_libsvm(paths, channel), nthread)
 
 
 def _to_dmatrix(batch, nthread):

@@ -135,6 +135,9 @@ def test_csv_parsing_and_errors():
         csv.parse(b"1,2,3\n4,5,6\n7,8\n")
     with pytest.raises(FormatError, match="line 12"):
         csv.parse(b"1,2\n4,a\n", first_line=11)
+    # garbage after the very last number is not dropped quietly
+    with pytest.raises(FormatError, match=r"line 2: field 3 \('6abc'\)"):
+        csv.parse(b"1,2,3\n4,5,6abc\n")
 
 
 def _big_csv(rows, cols, fmt, seed=0):

@@ -183,8 +183,12 @@ def test_bad_hyperparameters_are_client_errors(tmp_path, hp, needle):
 @pytest.mark.parametrize("ctype, body, needle", [
     (CSV, b"1,2,3\n0,4,5\n1,abc,6\n0,7,8\n", "file bad: line 3"),
     (CSV, b"1,2,3\n0,4\n", "file bad: line 2"),
+    # xgboost's own CSV loader would read these as 0, 1 and 5 without a word
+    (CSV, b"1,2,3\nx,4,5\n", "file bad: line 2: field 1 ('x')"),
+    (CSV, b"1,2,3\n0,1-2,5\n", "file bad: line 2: field 2 ('1-2')"),
+    (CSV, b"1,2,3\n" * 50000 + b"0,4,5abc\n", "file bad: line 50001: field 3 ('5abc')"),
     (LIBSVM, b"1 0:2 1:3\n0 0:4 1:x\n", "file bad: line 2"),
-])
+], ids=["csv-abc", "csv-short", "csv-label-x", "csv-1-2", "csv-deep", "libsvm-x"])
 def test_bad_data_names_file_and_line(tmp_path, ctype, body, needle):
     job_dir(tmp_path, {"num_round": 2}, {"train": {"content_type": ctype, "files": {"bad": body}}})
     r = run_train(tmp_path, "xgboost")
