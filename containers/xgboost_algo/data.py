@@ -152,7 +152,9 @@ def _from_text(ctype, paths, csv_weights, channel, nthread):
             dm = xgb.DMatrix(";".join(p for _, p in paths) + "?format=libsvm", nthread=nthread)
         except xgb.core.XGBoostError:
             dm = None
-        if dm is not None and dm.num_row() > 0:
+        # once any line has `label:weight`, xgboost's parser gives the lines without one weight 0
+        # (the guide's default is 1): any zero weight goes to the Python parser, which knows which
+        if dm is not None and dm.num_row() > 0 and not (dm.get_weight() == 0).any():
             return dm
     return _to_dmatrix(_python_libsvm(paths, channel), nthread)
 

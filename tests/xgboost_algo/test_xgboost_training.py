@@ -123,6 +123,20 @@ def test_multiclass_libsvm_softprob(tmp_path):
         _assert_same([p["score"] for p in res.json()["predictions"]], expected)
 
 
+def test_libsvm_weights_some_lines_without(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    X, y = as_read(X), (y == 1).astype(np.float32)
+    w = np.where(np.arange(len(y)) % 2 == 0, 2.5, 1.0).astype(np.float32)
+    lines = libsvm_bytes(X, y).decode().splitlines()
+    body = "\n".join(("%s:2.5 %s" % tuple(l.split(" ", 1))) if i % 2 == 0 else l for i, l in enumerate(lines))
+    job_dir(tmp_path, {"num_round": 4, "objective": "binary:logistic"},
+            {"train": {"content_type": LIBSVM, "files": {"t.libsvm": body.encode() + b"\n"}}})
+    r = run_train(tmp_path, "xgboost")
+    assert r.rc == 0, r.log
+    ref = reference({"objective": "binary:logistic"}, X, y, 4, w=w)
+    assert load_model(os.path.join(r.model_dir, "xgboost-model")).get_dump() == ref.get_dump()
+
+
 def test_regression_recordio_pipe_and_sparse(tmp_path):
     X, y = load_diabetes(return_X_y=True)
     X = X.astype(np.float32)
