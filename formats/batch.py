@@ -40,6 +40,7 @@ class Batch:
     features: Features
     labels: Optional[np.ndarray] = None
     weights: Optional[np.ndarray] = None
+    qids: Optional[np.ndarray] = None  # ranking groups (libsvm `qid:n`)
 
     def __len__(self):
         return self.features.shape[0]
@@ -53,7 +54,8 @@ class Batch:
         f = f.row_slice(start, stop) if isinstance(f, Csr) else f[start:stop]
         lab = None if self.labels is None else self.labels[start:stop]
         w = None if self.weights is None else self.weights[start:stop]
-        return Batch(f, lab, w)
+        q = None if self.qids is None else self.qids[start:stop]
+        return Batch(f, lab, w, q)
 
 
 def concat(batches):
@@ -75,5 +77,9 @@ def concat(batches):
     else:
         feats = np.concatenate([b.features for b in batches])
     labels = None if batches[0].labels is None else np.concatenate([b.labels for b in batches])
-    weights = None if batches[0].weights is None else np.concatenate([b.weights for b in batches])
-    return Batch(feats, labels, weights)
+    weights = None
+    if any(b.weights is not None for b in batches):  # parsers leave out weights that are all 1
+        weights = np.concatenate([np.ones(len(b), np.float32) if b.weights is None else b.weights
+                                  for b in batches])
+    qids = None if any(b.qids is None for b in batches) else np.concatenate([b.qids for b in batches])
+    return Batch(feats, labels, weights, qids)

@@ -2,7 +2,7 @@
 
 Requests may leave the label out: a first token without ':' is a label, anything else starts the
 features. Training data always has a label first (`label:weight` is then a weighted label). `qid:n`
-tokens (ranking groups) are accepted and skipped.
+tokens (ranking groups) are kept in Batch.qids when every line has one.
 """
 import numpy as np
 
@@ -25,7 +25,7 @@ def parse(body, has_label=None, first_line=1):
     """
     if isinstance(body, str):
         body = body.encode()
-    labels, weights, data, indices, indptr = [], [], [], [], [0]
+    labels, weights, data, indices, indptr, qids = [], [], [], [], [0], []
     labelled = None
     width = 0
     for lineno, line in enumerate(bytes(body).splitlines(), start=first_line):
@@ -58,6 +58,11 @@ def parse(body, has_label=None, first_line=1):
             if not sep:
                 raise FormatError("line %d: %r is not index:value" % (lineno, tok.decode("utf-8", "replace")[:40]))
             if idx == b"qid":
+                try:
+                    qids.append(int(val))
+                except ValueError:
+                    raise FormatError("line %d: qid %r is not an integer"
+                                      % (lineno, val.decode("utf-8", "replace")[:40])) from None
                 continue
             try:
                 i = int(idx)
@@ -72,9 +77,12 @@ def parse(body, has_label=None, first_line=1):
                 width = i + 1
         indptr.append(len(indices))
     n = len(indptr) - 1
+    if qids and len(qids) != n:
+        raise FormatError("%d of %d lines have a qid: give every line one, or none" % (len(qids), n))
+    q = np.asarray(qids, dtype=np.int64) if qids else None
     feats = Csr(np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64),
                 np.asarray(indptr, dtype=np.int64), (n, width))
     if not labelled:
-        return Batch(feats)
+        return Batch(feats, qids=q)
     w = np.asarray(weights, dtype=np.float32)
-    return Batch(feats, np.asarray(labels, dtype=np.float32), w if (w != 1).any() else None)
+    return Batch(feats, np.asarray(labels, dtype=np.float32), w if (w != 1).any() else None, q)

@@ -5,7 +5,8 @@ CSV goes through Arrow's multithreaded reader (formats.csv.read_columns): as fas
 libsvm goes through xgboost's own multithreaded text parser (the `path?format=libsvm` URI loader).
 Both take plain files only, so gzip files, pipes and row shares are first written out to a temporary
 file. The libsvm parser is silent about malformed input, so bytes it may misread send the data to
-the Python parser, which names the bad line or reads what the C++ parser cannot (nan, inf, comments).
+the Python parser, which names the bad line or reads what the C++ parser cannot (nan, inf, comments,
+and qid ranking groups, whose letters are outside the bytes trusted to it).
 """
 import os
 import shutil
@@ -165,7 +166,7 @@ def _to_dmatrix(batch, nthread):
     if isinstance(f, Csr):
         import scipy.sparse
         f = scipy.sparse.csr_matrix((f.data, f.indices, f.indptr), shape=f.shape)
-    return xgb.DMatrix(f, label=batch.labels, weight=batch.weights, nthread=nthread)
+    return xgb.DMatrix(f, label=batch.labels, weight=batch.weights, qid=batch.qids, nthread=nthread)
 
 
 def _from_records(channel, csv_weights, nthread):

@@ -193,6 +193,19 @@ def test_json_responses_are_what_json_dumps_writes():
     assert codecs.encode({"score": np.zeros(0)}, 0, codecs.JSON) == b'{"predictions": []}'
 
 
+def test_concat_keeps_weights_and_qids_that_only_some_batches_carry():
+    from formats import libsvm
+    from formats.batch import concat
+    a = libsvm.parse(b"1 qid:1 0:1\n0 qid:1 1:2\n", has_label=True)
+    b = libsvm.parse(b"1:2.5 qid:2 0:3\n", has_label=True)
+    assert a.weights is None and b.weights.tolist() == [2.5]
+    both = concat([a, b])
+    assert both.weights.tolist() == [1, 1, 2.5] and both.qids.tolist() == [1, 1, 2]
+    assert both.slice(1, 3).qids.tolist() == [1, 2]
+    with pytest.raises(FormatError, match="1 of 2 lines have a qid"):
+        libsvm.parse(b"1 qid:1 0:1\n0 1:2\n", has_label=True)
+
+
 def test_json_and_jsonlines_requests():
     dense = {"instances": [{"features": [1, 2, 3]}, {"data": {"features": {"values": [4, 5, 6]}}}]}
     assert codecs.decode(json.dumps(dense).encode(), codecs.JSON).features.tolist() == [[1, 2, 3], [4, 5, 6]]

@@ -137,6 +137,25 @@ def test_libsvm_weights_some_lines_without(tmp_path):
     assert load_model(os.path.join(r.model_dir, "xgboost-model")).get_dump() == ref.get_dump()
 
 
+def test_libsvm_ranking_groups_from_qid(tmp_path):
+    import xgboost as xgb
+    rng = np.random.RandomState(4)
+    X = as_read(rng.rand(300, 5) + 0.01)
+    y = np.minimum(3, (X[:, 0] * 3 + rng.rand(300)).astype(int)).astype(np.float32)
+    qid = np.repeat(np.arange(30), 10)
+    lines = libsvm_bytes(X, y).decode().splitlines()
+    body = "\n".join("%s qid:%d %s" % (l.split(" ", 1)[0], q, l.split(" ", 1)[1]) for l, q in zip(lines, qid))
+    job_dir(tmp_path, {"num_round": 4, "objective": "rank:pairwise", "eval_metric": "ndcg"},
+            {"train": {"content_type": LIBSVM, "files": {"t.libsvm": body.encode() + b"\n"}}})
+    r = run_train(tmp_path, "xgboost")
+    assert r.rc == 0, r.log
+    assert len(metric_values(r.log, declared_metrics()["train:ndcg"])) == 4
+    d = xgb.DMatrix(X, label=y, qid=qid)
+    from xgb_data import GUIDE
+    ref = xgb.train(dict(GUIDE, objective="rank:pairwise", eval_metric="ndcg"), d, 4)
+    assert load_model(os.path.join(r.model_dir, "xgboost-model")).get_dump() == ref.get_dump()
+
+
 def test_regression_recordio_pipe_and_sparse(tmp_path):
     X, y = load_diabetes(return_X_y=True)
     X = X.astype(np.float32)
