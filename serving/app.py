@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from formats import FormatError, codecs
+from serving import body as request_body
 from serving import model_dir
 from serving.negotiation import HttpError, request_type, response_type
 from training import algorithms
@@ -100,7 +101,7 @@ def create_app(algorithm=None, base_dir=None):
             if limit > 0 and (request.content_length or 0) > limit * 1024 * 1024:
                 raise HttpError(413, "payload of %d bytes is larger than MaxPayloadInMB=%d"
                                 % (request.content_length, limit))
-            body = request.get_data(cache=False)
+            body = request_body.read(request)
             if not body:
                 raise HttpError(400, "empty request body")
             try:

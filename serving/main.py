@@ -50,6 +50,9 @@ def main(argv=None):
                       else "ALGORITHM is not set", ", ".join(sorted(found)))
         return 2
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Each request ends waiting for its result, so MXNet's threaded engine only adds hand-offs
+    # between threads to every small op: the synchronous engine halves one-record predict time.
+    os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
     _Server(options()).run()
     return 0
 

@@ -133,9 +133,59 @@ def test_multi_record_batch_of_several_megabytes_in_order(base):
             "MaxConcurrentTransforms": 3, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 20}
         r = s.post(body, "text/csv", accept="application/jsonlines")
         assert r.status_code == 200
-        got = [json.loads(l)["closest_cluster"] for l in r.text.splitlines()]
-        cl, _ = expected(np.array([[float("%.6g" % v) for v in row] for row in X[:50]], np.float32))
-        assert len(got) == len(X) and got[:50] == cl.tolist()
+        got = np.array([json.loads(l)["closest_cluster"] for l in r.text.splitlines()])
+        as_sent = np.array(body.replace(b"\n", b" ").replace(b",", b" ").split(), dtype=np.float64).astype(np.float32).reshape(-1, D)
+        cl, _ = expected(as_sent)
+        assert len(got) == len(X) and (got == cl).mean() > 0.9999  # every row, in order
+
+
+def _raw_exchange(server, payload, responses):
+    """Send raw bytes on one connection; read that many HTTP responses (status, body)."""
+    import http.client
+    import socket
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(payload)
+        out = []
+        for _ in range(responses):
+            r = http.client.HTTPResponse(sock)
+            r.begin()
+            out.append((r.status, r.read()))
+        return out
+
+
+def _post(body, extra=b""):
+    return (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nAccept: text/csv\r\n"
+            + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def test_pipelined_requests_on_one_connection_each_get_their_own_body(server):
+    X = (np.random.RandomState(5).rand(3000, D) * 10).astype(np.float32)
+    a, b = _csv(X[:2000]), _csv(X[2000:])
+    (s1, r1), (s2, r2) = _raw_exchange(server, _post(a) + _post(b), 2)
+    assert s1 == 200 and s2 == 200
+    assert len(r1.splitlines()) == 2000 and len(r2.splitlines()) == 1000
+    cl, _ = expected(np.array(b.replace(b"\n", b" ").replace(b",", b" ").split(), dtype=np.float32).reshape(-1, D))
+    assert [int(float(l.split(b",")[0])) for l in r2.splitlines()][:100] == cl[:100].tolist()
+
+
+def test_chunked_request_body(server):
+    body = _csv(CENTROIDS)
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    head = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nAccept: text/csv\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    [(status, out)] = _raw_exchange(server, head + chunked, 1)
+    assert status == 200 and [int(float(l.split(b",")[0])) for l in out.splitlines()] == list(range(K))
+
+
+def test_client_that_stops_mid_body_does_not_hurt_the_server(server):
+    import socket
+    host, port = server.url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(_post(b"1,2,3,4,5,6\n" * 1000)[:-5000])
+        sock.shutdown(socket.SHUT_WR)
+        sock.recv(65536)  # whatever the server says, if anything
+    assert server.post(_csv(CENTROIDS), "text/csv").status_code == 200
 
 
 def _tar(path, entries):
