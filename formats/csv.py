@@ -1,4 +1,5 @@
 """text/csv <-> numbers. Rows are records; with label_size=1 the first column is the label."""
+import os
 import warnings
 
 import numpy as np
@@ -15,6 +16,10 @@ def _arrow_modules():
     if _arrow is None:
         import pyarrow
         import pyarrow.csv
+        # Arrow sizes its pool from OMP_NUM_THREADS, which `serve` sets to 1 for MXNet's ops
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if pyarrow.cpu_count() < cpus:
+            pyarrow.set_cpu_count(cpus)
         _arrow = pyarrow, pyarrow.csv
     return _arrow
 
@@ -98,6 +103,13 @@ def read_columns(path):
 
 
 def _numpy_matrix(data, first_line):
+    if b"\n" not in data:  # one record, the common request: no line bookkeeping
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flat = np.fromstring(data + b",0", dtype=np.float32, sep=",")
+        if flat.size != data.count(b",") + 2:
+            raise _fail(data, first_line)
+        return flat[:-1].reshape(1, -1)
     original = data
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.append(np.flatnonzero(raw == 10), len(raw))

@@ -1,5 +1,6 @@
 """Codecs against the official client's recordIO-protobuf writer and reader."""
 import io
+import os
 import json
 
 import numpy as np
@@ -154,6 +155,17 @@ def test_csv_large_payload_path_matches_the_small_one_bit_for_bit(fmt):
     exact = csv._numpy_matrix(data.rstrip(b"\n"), 1)
     assert fast.dtype == np.float32 and fast.shape == (2000, 20)
     assert np.array_equal(fast.view(np.uint32), exact.view(np.uint32))
+
+
+def test_arrow_uses_every_cpu_even_with_omp_num_threads_1():
+    import subprocess
+    import sys
+    code = ("import os; from formats import csv; pa, _ = csv._arrow_modules(); "
+            "print(pa.cpu_count(), len(os.sched_getaffinity(0)))")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, OMP_NUM_THREADS="1"), cwd=root,
+                         check=True, capture_output=True, text=True).stdout.split()
+    assert out[0] == out[1], out
 
 
 @pytest.mark.parametrize("bad, message", [
