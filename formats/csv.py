@@ -146,13 +146,15 @@ def parse_matrix(data, first_line=1):
         first_line += data[:lead].count(b"\n")
         data = data[lead:]
     data = data.rstrip(b"\n")
-    if not data.strip():
+    if not data or data.isspace():
         return np.zeros((0, 0), dtype=np.float32)
     if len(data) >= ARROW_MIN_BYTES:
         m = _arrow_matrix(data)
         if m is not None:
             return m
     return _numpy_matrix(data, first_line)
+
+
 def parse(data, label_size=0, first_line=1, weight_column=False):
     """CSV bytes -> Batch. label_size columns of labels come first, then an optional weight."""
     m = parse_matrix(data, first_line)
