@@ -103,7 +103,12 @@ def _python_libsvm(paths, channel):
             batches.append(b)
     if not batches:
         raise ClientError("channel %s: no records" % channel)
-    return concat(batches)
+    batch = concat(batches)
+    if batch.qids is not None and (np.diff(batch.qids) < 0).any():
+        at = int(np.argmax(np.diff(batch.qids) < 0)) + 2
+        raise ClientError("channel %s: record %d: qid %d after qid %d; xgboost needs each query's records"
+                          " together, in non-decreasing qid order" % (channel, at, batch.qids[at - 1], batch.qids[at - 2]))
+    return batch
 
 
 def _libsvm_looks_plain(paths):

@@ -221,7 +221,8 @@ def test_bad_hyperparameters_are_client_errors(tmp_path, hp, needle):
     (CSV, b"1,2,3\n0,1-2,5\n", "file bad: line 2: field 2 ('1-2')"),
     (CSV, b"1,2,3\n" * 50000 + b"0,4,5abc\n", "file bad: line 50001: field 3 ('5abc')"),
     (LIBSVM, b"1 0:2 1:3\n0 0:4 1:x\n", "file bad: line 2"),
-], ids=["csv-abc", "csv-short", "csv-label-x", "csv-1-2", "csv-deep", "libsvm-x"])
+    (LIBSVM, b"1 qid:2 0:2\n0 qid:2 0:4\n1 qid:1 0:3\n", "record 3: qid 1 after qid 2"),
+], ids=["csv-abc", "csv-short", "csv-label-x", "csv-1-2", "csv-deep", "libsvm-x", "libsvm-qid-order"])
 def test_bad_data_names_file_and_line(tmp_path, ctype, body, needle):
     job_dir(tmp_path, {"num_round": 2}, {"train": {"content_type": ctype, "files": {"bad": body}}})
     r = run_train(tmp_path, "xgboost")
