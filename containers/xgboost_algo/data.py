@@ -107,7 +107,8 @@ def _python_libsvm(paths, channel):
     if batch.qids is not None and (np.diff(batch.qids) < 0).any():
         at = int(np.argmax(np.diff(batch.qids) < 0)) + 2
         raise ClientError("channel %s: record %d: qid %d after qid %d; xgboost needs each query's records"
-                          " together, in non-decreasing qid order" % (channel, at, batch.qids[at - 1], batch.qids[at - 2]))
+                          " together, in non-decreasing qid order"
+                          % (channel, at, batch.qids[at - 1], batch.qids[at - 2]))
     return batch
 
 
@@ -125,6 +126,7 @@ def _libsvm_looks_plain(paths):
 
 def _from_csv(paths, csv_weights, channel, nthread):
     import xgboost as xgb
+    skip = 2 if csv_weights else 1  # label, then the weight
     blocks = []
     for name, path in paths:
         try:
@@ -133,7 +135,6 @@ def _from_csv(paths, csv_weights, channel, nthread):
             raise ClientError("channel %s, file %s: %s" % (channel, name, e)) from None
         if cols.shape[1] == 0:
             continue
-        skip = 2 if csv_weights else 1
         if cols.shape[0] <= skip:
             raise ClientError("channel %s, file %s: has %d column(s); the label%s and at least one feature"
                               " are needed" % (channel, name, cols.shape[0], " and weight" if csv_weights else ""))
@@ -144,7 +145,6 @@ def _from_csv(paths, csv_weights, channel, nthread):
     if not blocks:
         raise ClientError("channel %s: no records" % channel)
     cols = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
-    skip = 2 if csv_weights else 1
     return xgb.DMatrix(cols[skip:].T, label=cols[0], weight=cols[1] if csv_weights else None,
                        nthread=nthread)
 
