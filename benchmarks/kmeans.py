@@ -3,21 +3,19 @@
 scikit-learn's MiniBatchKMeans on the same matrix in memory, run side by side.
 
 Throughput is the train program's own #throughput_metric: records from the first record read to the
-model written. usage: python benchmarks/kmeans.py [--records 1000000] [--rounds 2]
+model written. usage: PYTHONPATH=tests python benchmarks/kmeans.py [--records 1000000] [--rounds 2]
 """
 import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-from helpers import job_dir, train_env, program  # noqa: E402
-from formats import rioproto  # noqa: E402
+from formats import rioproto
+from helpers import job_dir, train_env, program
 
 
 def data(n, d, path):

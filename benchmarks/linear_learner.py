@@ -4,25 +4,20 @@ Runs the real `train` program (File mode, one epoch) with the default num_models
 and scikit-learn's SGDClassifier for one epoch on the same matrix in memory, one after the other, and
 prints records/second (as logged by `train`, and from wall time) and the ratios.
 
-    python benchmarks/linear_learner.py [--records 1000000] [--dim 100]
+    PYTHONPATH=tests python benchmarks/linear_learner.py [--records 1000000] [--dim 100]
 """
 import argparse
 import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-
-from formats.rioproto import encode_dense  # noqa: E402
-from helpers import job_dir, program, train_env  # noqa: E402
+from formats.rioproto import encode_dense
+from helpers import job_dir, program, train_env
 
 CACHE = "/tmp/ll-bench"
 

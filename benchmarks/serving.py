@@ -1,7 +1,7 @@
 """Serving speed through the real `serve` program: one-record latency, keep-alive throughput on
 2 workers, and a MULTI_RECORD batch of 6 MB of CSV answered in JSON Lines.
 
-usage: python benchmarks/serving.py [--algorithm kmeans] [--features 100]
+usage: PYTHONPATH=tests python benchmarks/serving.py [--algorithm kmeans] [--features 100]
 """
 import argparse
 import http.client
@@ -20,7 +20,6 @@ BIN = os.path.dirname(sys.executable)
 
 def make_model(algorithm, base, features):
     """A model for the algorithm, trained by the real `train` program on random data."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     from helpers import job_dir, run_train
     from formats import rioproto
     rng = np.random.RandomState(0)

@@ -56,17 +56,31 @@ DECODERS = {
     LIBSVM: _libsvm_decode,
 }
 
+OCTET_STREAM = "application/octet-stream"
+
 ENCODERS = {
-    JSON: jsonfmt.format_json,
-    JSONLINES: jsonfmt.format_jsonlines,
-    RECORDIO: rioproto.encode_outputs,
-    CSV: lambda outputs, n: csv.format_rows(list(outputs.values())),
+    JSON: lambda outputs, n, root: jsonfmt.format_json(outputs, n, root),
+    JSONLINES: lambda outputs, n, root: jsonfmt.format_jsonlines(outputs, n),
+    RECORDIO: lambda outputs, n, root: rioproto.encode_outputs(outputs, n),
+    CSV: lambda outputs, n, root: csv.format_rows(list(outputs.values())),
 }
 
 
 def decode(body, mime, params=None):
+    if mime not in DECODERS:
+        raise FormatError("no decoder for %s" % mime)
     return DECODERS[mime](body, params or {})
 
 
-def encode(outputs, n, mime):
-    return ENCODERS[mime](outputs, n)
+def count(outputs):
+    """Records in an outputs dict: the length of its first column."""
+    for v in outputs.values():
+        return len(v)
+    return 0
+
+
+def encode(outputs, n=None, mime=JSON, root="predictions"):
+    """Per-record outputs (name -> array) in the media type; JSON under `root` (None: a bare list)."""
+    if mime not in ENCODERS:
+        raise FormatError("no encoder for %s" % mime)
+    return ENCODERS[mime](outputs, count(outputs) if n is None else n, root)

@@ -119,11 +119,14 @@ def _row_texts(outputs, n):
     return [template % row for row in zip(*columns)]
 
 
-def format_json(outputs, n):
+def format_json(outputs, n, root="predictions"):
+    """{root: [one object per record]}, or a bare list when root is None."""
     texts = _row_texts(outputs, n)
     if texts is None:
-        return json.dumps({"predictions": _rows(outputs, n)}).encode()
-    return ('{"predictions": [' + ", ".join(texts) + "]}").encode()
+        rows = _rows(outputs, n)
+        return json.dumps(rows if root is None else {root: rows}).encode()
+    listing = "[" + ", ".join(texts) + "]"
+    return (listing if root is None else "{%s: %s}" % (json.dumps(str(root)), listing)).encode()
 
 
 def format_jsonlines(outputs, n):

@@ -1,4 +1,9 @@
-"""text/libsvm: `label[:weight] index:value index:value ...` per line, indices as given (xgboost's way).
+"""text/libsvm: `label[:weight] index:value index:value ...` per line.
+
+Indexing: the heuristic of xgboost's libsvm parser (dmlc-core `indexing_mode=-1`, from scikit-learn's
+load_svmlight_file) and of the service's XGBoost image for requests: when no feature index is 0 anywhere,
+the indices are 1-based and each is read as index - 1. `indexing="auto"` applies it to what one call
+parses; callers deciding over several files parse with "zero" and apply `one_based` themselves.
 
 Requests may leave the label out: a first token without ':' is a label, anything else starts the
 features. Training data always has a label first (`label:weight` is then a weighted label). `qid:n`
@@ -18,11 +23,26 @@ def _number(tok, lineno, what):
     return v
 
 
-def parse(body, has_label=None, first_line=1):
+def one_based(indices):
+    """xgboost's rule: indices are 1-based when there are some and none is 0."""
+    return len(indices) > 0 and int(indices.min()) > 0
+
+
+def shift_to_zero_based(batch):
+    """The batch with every feature index one lower (its width too): a 1-based file read as xgboost does."""
+    f = batch.features
+    feats = Csr(f.data, f.indices - 1, f.indptr, (f.shape[0], max(f.shape[1] - 1, 0)))
+    return Batch(feats, batch.labels, batch.weights, batch.qids)
+
+
+def parse(body, has_label=None, first_line=1, indexing="auto"):
     """libsvm bytes -> Batch (Csr features; labels and weights when the lines carry them).
 
     has_label: True (training: the first token is always the label), None (requests: detect per line).
+    indexing: "auto" (1-based when no index is 0), "zero" (as written) or "one".
     """
+    if indexing not in ("auto", "zero", "one"):
+        raise ValueError("indexing must be auto, zero or one, not %r" % (indexing,))
     if isinstance(body, str):
         body = body.encode()
     labels, weights, data, indices, indptr, qids = [], [], [], [], [0], []
@@ -83,6 +103,12 @@ def parse(body, has_label=None, first_line=1):
     feats = Csr(np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64),
                 np.asarray(indptr, dtype=np.int64), (n, width))
     if not labelled:
-        return Batch(feats, qids=q)
-    w = np.asarray(weights, dtype=np.float32)
-    return Batch(feats, np.asarray(labels, dtype=np.float32), w if (w != 1).any() else None, q)
+        out = Batch(feats, qids=q)
+    else:
+        w = np.asarray(weights, dtype=np.float32)
+        out = Batch(feats, np.asarray(labels, dtype=np.float32), w if (w != 1).any() else None, q)
+    if indexing == "one" or (indexing == "auto" and one_based(feats.indices)):
+        if len(feats.indices) and int(feats.indices.min()) == 0:
+            raise FormatError("feature index 0 in 1-based data")
+        out = shift_to_zero_based(out)
+    return out

@@ -5,14 +5,13 @@ import threading
 import time
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
 
-from formats import FormatError, codecs
+from contract import registry
+from contract.paths import Paths
 from serving import body as request_body
 from serving import model_dir
-from serving.negotiation import HttpError, request_type, response_type
-from training import algorithms
-from training.env import Paths
+from serving.invoke import Invoker, guarded, text
+from serving.negotiation import HttpError
 
 log = logging.getLogger("serving")
 
@@ -59,22 +58,22 @@ class ModelHolder:
 
 
 def create_app(algorithm=None, base_dir=None):
-    decl, module = algorithms.resolve(algorithm)
+    from serving import multi_model
+    if multi_model.enabled():  # SAGEMAKER_MULTI_MODEL=true: models loaded and unloaded through /models
+        return multi_model.create_app(algorithm, base_dir)
+    decl, module = registry.resolve(algorithm, side="serving")
     paths = Paths(base_dir)
-    serving = decl.get("serving", {})
-    content_types = serving.get("content_types", [codecs.CSV])
-    accept_types = serving.get("accept", [codecs.JSON])
-    default_accept = serving.get("default_accept", accept_types[0])
+    invoker = Invoker(decl)
     holder = ModelHolder(decl, module, paths.model)
-    predict_lock = threading.Lock()  # MXNet 1.x imperative calls are not thread-safe
 
     app = Flask(__name__)
     limit = execution_parameters()["MaxPayloadInMB"]
     app.config["MAX_CONTENT_LENGTH"] = limit * 1024 * 1024 if limit > 0 else None
     app.holder = holder
 
-    def text(status, message):
-        return Response(message + "\n", status=status, mimetype="text/plain")
+    def not_loaded():
+        # /ping and /invocations give the same answer while the model cannot load
+        return text(503, "model not loaded: %s" % holder.error)
 
     @app.errorhandler(413)
     def too_large(e):
@@ -83,7 +82,7 @@ def create_app(algorithm=None, base_dir=None):
     @app.route("/ping", methods=["GET"])
     def ping():
         if holder.get() is None:
-            return text(500, "model not loaded: %s" % holder.error)
+            return not_loaded()
         return Response(b"", status=200)
 
     @app.route("/execution-parameters", methods=["GET"])
@@ -92,37 +91,15 @@ def create_app(algorithm=None, base_dir=None):
 
     @app.route("/invocations", methods=["POST"])
     def invocations():
-        try:
-            mime, params = request_type(request.headers.get("Content-Type"), content_types)
-            accept, _ = response_type(request.headers.get("Accept"), accept_types, default_accept)
+        def handle():
+            req = invoker.negotiate(request.headers)
             model = holder.get()
             if model is None:
-                return text(503, "model not loaded: %s" % holder.error)
+                return not_loaded()
             if limit > 0 and (request.content_length or 0) > limit * 1024 * 1024:
                 raise HttpError(413, "payload of %d bytes is larger than MaxPayloadInMB=%d"
                                 % (request.content_length, limit))
-            body = request_body.read(request)
-            if not body:
-                raise HttpError(400, "empty request body")
-            try:
-                batch = codecs.decode(body, mime, params)
-                if len(batch) == 0:
-                    raise HttpError(400, "no records in the request body")
-                with predict_lock:
-                    outputs = model.predict(batch)
-            except FormatError as e:
-                raise HttpError(400, "bad %s input: %s" % (mime, e)) from None
-            custom = getattr(model, "encode", None)
-            payload = custom(outputs, accept) if custom else None
-            if payload is None:
-                payload = codecs.encode(outputs, len(batch), accept)
-            return Response(payload, status=200, mimetype=accept)
-        except HttpError as e:
-            return text(e.status, e.message)
-        except HTTPException as e:  # werkzeug's own, e.g. 413 from MAX_CONTENT_LENGTH
-            return text(e.code, e.description)
-        except Exception as e:  # never let bad input take the worker down
-            log.exception("invocation failed")
-            return text(500, "internal error: %s: %s" % (type(e).__name__, e))
+            return invoker.respond(model, request_body.read(request), req)
+        return guarded(handle)
 
     return app

@@ -42,9 +42,9 @@ def options():
 def main(argv=None):
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="[%(asctime)s %(levelname)s %(process)d] %(message)s")
-    from training import algorithms
+    from contract import registry
     name = os.environ.get("ALGORITHM")
-    found = algorithms.available()
+    found = registry.available()
     if name not in found:  # checked without importing the algorithm: MXNet must load after the fork
         logging.error("%s; available algorithms: %s", "unknown ALGORITHM %r" % name if name
                       else "ALGORITHM is not set", ", ".join(sorted(found)))
@@ -53,6 +53,9 @@ def main(argv=None):
     # Each request ends waiting for its result, so MXNet's threaded engine only adds hand-offs
     # between threads to every small op: the synchronous engine halves one-record predict time.
     os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
+    from serving import multi_model
+    if multi_model.enabled():
+        multi_model.prepare(os.environ)  # the loaded-model registry every worker shares
     _Server(options()).run()
     return 0
 

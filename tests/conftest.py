@@ -1,4 +1,2 @@
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(__file__))
+"""Shared test helpers live in tests/helpers.py, importable as `helpers` (pyproject.toml sets pytest's
+`pythonpath`)."""

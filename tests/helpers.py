@@ -155,3 +155,20 @@ def first_ping(server, timeout=60):
             if time.time() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def feed_pipe(base, channel, data, epochs=1, chunk=1 << 16):
+    """Play the platform in Pipe mode: FIFO <channel>_<epoch> created and streamed in chunks by a thread,
+    one per epoch (each is opened by `train` when it starts that epoch)."""
+    import threading
+
+    def run():
+        for epoch in range(epochs):
+            path = os.path.join(str(base), "input", "data", "%s_%d" % (channel, epoch))
+            os.mkfifo(path)
+            with open(path, "wb") as w:
+                for i in range(0, len(data), chunk):
+                    w.write(data[i:i + chunk])
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t

@@ -21,12 +21,13 @@ def _open_detecting_gzip(path):
 
 
 class Channel:
-    def __init__(self, name, config, data_dir, host_rank=0, num_hosts=1, log=None):
+    def __init__(self, name, config, data_dir, host_rank=0, num_hosts=1, log=None, default_content_type=None):
         self.name = name
         self.config = config
         self.dir = os.path.join(data_dir, name)
         self.data_dir = data_dir
-        self.content_type, self.params = parse_media_type(config.get("ContentType"), None)
+        # no ContentType (what the official client's record_set() sends): the algorithm's default
+        self.content_type, self.params = parse_media_type(config.get("ContentType"), default_content_type)
         self.input_mode = config.get("TrainingInputMode", "File")
         self.distribution = config.get("S3DistributionType", "FullyReplicated")
         self.host_rank = host_rank
@@ -81,15 +82,29 @@ class Channel:
             with _open_detecting_gzip(path) as f:
                 yield os.path.relpath(path, self.dir), f
 
-    def batches(self, batch_size, feature_dim=None, epoch=0, label_size=None):
-        """Batches of batch_size records (the last may be smaller) from one pass over the channel.
+    def shard(self, items):
+        """This host's share of a sequence (batches, records, lines): the one sharding policy.
 
-        Several hosts on FullyReplicated data each keep every num_hosts-th batch.
-        """
+        Several hosts on FullyReplicated data each keep every num_hosts-th item; ShardedByS3Key data
+        and a single host keep everything."""
+        if not self.shared:
+            yield from items
+            return
+        for k, item in enumerate(items):
+            if k % self.num_hosts == self.host_rank:
+                yield item
+
+    def batches(self, batch_size, feature_dim=None, epoch=0, label_size=None):
+        """Batches of batch_size records (the last may be smaller) from one pass over the channel,
+        this host's share only (see shard)."""
         if label_size is None:
             label_size = 1
         label_size = int(self.params.get("label_size", label_size))
         source = readers.read(self, epoch, feature_dim, label_size)
-        mine = (b for k, b in enumerate(readers.rebatch(source, batch_size))
-                if not self.shared or k % self.num_hosts == self.host_rank)
-        return readers.prefetch(mine)
+        return readers.prefetch(self.shard(readers.rebatch(source, batch_size)))
+
+    def read_all(self, feature_dim=None, epoch=0, label_size=None, batch_size=65536):
+        """This host's share of the whole channel as one formats.Batch (None when it is empty)."""
+        from formats.batch import concat
+        parts = list(self.batches(batch_size, feature_dim, epoch, label_size))
+        return concat(parts) if parts else None

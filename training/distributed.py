@@ -1,8 +1,9 @@
-"""Several hosts: MXNet's dist_sync kvstore (ps-lite), started from resourceconfig.json.
+"""Several hosts: MXNet's distributed kvstore (dist_sync, dist_async or dist_device_sync) (ps-lite), started from resourceconfig.json.
 
 The first host runs the scheduler; every host runs one server and is one worker. Host names may not
 resolve at once on a fresh cluster, so resolution retries.
 """
+import gc
 import json
 import os
 import socket
@@ -10,10 +11,13 @@ import subprocess
 import sys
 import time
 
-from training.errors import ClientError
+from contract.errors import PlatformError
 
 
-def resolve(host, attempts=60, delay=1.0):
+def resolve(host, attempts=None, delay=1.0):
+    """The host's address; a fresh cluster's names may take a while to appear in DNS."""
+    if attempts is None:
+        attempts = int(os.environ.get("SAGEMAKER_HOST_RESOLVE_ATTEMPTS") or 60)
     overrides = os.environ.get("SAGEMAKER_HOST_ADDRESSES")  # local runs: {"algo-1": "127.0.0.1"}
     if overrides:
         mapping = json.loads(overrides)
@@ -24,11 +28,16 @@ def resolve(host, attempts=60, delay=1.0):
             return socket.gethostbyname(host)
         except socket.gaierror:
             time.sleep(delay)
-    raise ClientError("host %s did not resolve after %d attempts" % (host, attempts))
+    raise PlatformError("host %s did not resolve after %d attempts" % (host, attempts))
 
 
 class KVStoreCluster:
-    def __init__(self, hosts, current_host, log):
+    KINDS = ("dist_sync", "dist_async", "dist_device_sync")
+
+    def __init__(self, hosts, current_host, log, kind="dist_sync"):
+        if kind not in self.KINDS:
+            raise ValueError("kvstore kind %r is not one of %s" % (kind, ", ".join(self.KINDS)))
+        self.kind = kind
         self.hosts = hosts
         self.current_host = current_host
         self.log = log
@@ -54,8 +63,8 @@ class KVStoreCluster:
         if "DMLC_NODE_HOST" in env:
             os.environ["DMLC_NODE_HOST"] = env["DMLC_NODE_HOST"]
         os.environ["DMLC_ROLE"] = "worker"
-        self.log.info("starting dist_sync kvstore: scheduler %s:%s, %d hosts", root, port, len(self.hosts))
-        self.kv = mx.kv.create("dist_sync")
+        self.log.info("starting %s kvstore: scheduler %s:%s, %d hosts", self.kind, root, port, len(self.hosts))
+        self.kv = mx.kv.create(self.kind)
         self.log.info("kvstore up: rank %d of %d", self.kv.rank, self.kv.num_workers)
         return self.kv
 
@@ -64,6 +73,9 @@ class KVStoreCluster:
             self.kv._barrier()
             del self.kv
             self.kv = None
+            # A Gluon Trainer and its Parameters reference each other, so the kvstore they hold is freed
+            # only by the cycle collector; the servers and scheduler exit once every worker's is freed.
+            gc.collect()
         for child in self.children:
             try:
                 child.wait(timeout)

@@ -1,6 +1,2 @@
-class ClientError(Exception):
-    """Something the user supplied is wrong: hyperparameters, channels or data."""
-
-
-class ConfigError(ClientError):
-    pass
+"""The training half's names for the shared error taxonomy (contract.errors)."""
+from contract.errors import AlgorithmError, ClientError, ConfigError, PlatformError  # noqa: F401

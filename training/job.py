@@ -27,7 +27,7 @@ class TrainingJob:
                  ",".join(self.hosts), decl["name"])
         log.info("hyperparameters given: %s", raw_hp)
         # Validate before any data is read, so a typo fails in seconds.
-        self.hyperparameters = declaration.validate(decl["hyperparameters"], raw_hp)
+        self.hyperparameters = declaration.validate(decl["hyperparameters"], raw_hp, decl.get("ignored", ()))
         declaration.validate_channels(decl["channels"], self.inputdataconfig)
         self.metrics = Metrics(self.current_host, log)
         self.model_dir = self.paths.model
@@ -42,21 +42,27 @@ class TrainingJob:
         cfg = self.inputdataconfig.get(name)
         if cfg is None:
             return None
-        return Channel(name, cfg, self.paths.data, self.host_rank, len(self.hosts), log)
+        spec = self.decl["channels"].get(name) or {}
+        default = (spec.get("content_types") or [None])[0]
+        return Channel(name, cfg, self.paths.data, self.host_rank, len(self.hosts), log,
+                       default_content_type=default)
 
     # ---- hosts -----------------------------------------------------------------------------------
     @property
     def is_master(self):
         return self.host_rank == 0
 
-    def kvstore(self):
-        """MXNet's dist_sync kvstore across the hosts, or None on one host."""
+    def kvstore(self, kind="dist_sync"):
+        """MXNet's distributed kvstore across the hosts (dist_sync, dist_async or dist_device_sync),
+        or None on one host. One per job: the first call decides its kind."""
         if len(self.hosts) < 2:
             return None
         if self._cluster is None:
             from training.distributed import KVStoreCluster
-            self._cluster = KVStoreCluster(self.hosts, self.current_host, log)
+            self._cluster = KVStoreCluster(self.hosts, self.current_host, log, kind)
             self._cluster.start()
+        elif self._cluster.kind != kind:
+            raise ValueError("the job's kvstore is %s already; %s asked" % (self._cluster.kind, kind))
         return self._cluster.kv
 
     @property
@@ -66,6 +72,13 @@ class TrainingJob:
             self._context = mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu()
             log.info("computing on %s", self._context)
         return self._context
+
+    @property
+    def contexts(self):
+        """Every GPU of this host, else [cpu]: data-parallel training splits each batch across them."""
+        import mxnet as mx
+        n = mx.context.num_gpus()
+        return [mx.gpu(i) for i in range(n)] if n > 0 else [mx.cpu()]
 
     # ---- stopping --------------------------------------------------------------------------------
     def install_signal_handlers(self):

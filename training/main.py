@@ -6,7 +6,7 @@ import traceback
 
 from training import algorithms, stopping
 from training.env import Paths
-from training.errors import ClientError
+from contract.errors import ClientError, PlatformError
 
 
 def setup_logging():
@@ -44,6 +44,11 @@ def main(argv=None):
         sys.stdout.flush()
         _write_failure(paths, "ClientError: %s" % e)
         return 2
+    except PlatformError as e:
+        log.error("PlatformError: %s\n%s", e, traceback.format_exc())
+        sys.stdout.flush()
+        _write_failure(paths, "PlatformError: %s" % e)
+        return 1
     except Exception as e:  # anything unexpected is the algorithm's fault, with the traceback logged
         log.error("AlgorithmError: %s\n%s", e, traceback.format_exc())
         sys.stdout.flush()

@@ -89,17 +89,26 @@ def _csv(name, f, feature_dim, channel, label_size):
             break
 
 
+READERS = {
+    RECORDIO: lambda name, f, channel, feature_dim, label_size: _recordio(name, f, feature_dim, channel.name),
+    CSV: lambda name, f, channel, feature_dim, label_size: _csv(name, f, feature_dim, channel.name, label_size),
+}
+
+
+def register(mime, reader):
+    """Add a record reader: reader(display_name, binary_file, channel, feature_dim, label_size) yields
+    formats.Batch objects and raises ClientError naming the file and record or line."""
+    READERS[mime] = reader
+
+
 def read(channel, epoch, feature_dim, label_size):
     ctype = channel.content_type or RECORDIO
+    reader = READERS.get(ctype)
+    if reader is None:
+        raise ClientError("channel %s: content type %s cannot be read as records" % (channel.name, ctype))
     try:
         for name, f in channel.streams(epoch):
-            if ctype == RECORDIO:
-                yield from _recordio(name, f, feature_dim, channel.name)
-            elif ctype == CSV:
-                yield from _csv(name, f, feature_dim, channel.name, label_size)
-            else:
-                raise ClientError("channel %s: content type %s cannot be read as records"
-                                  % (channel.name, ctype))
+            yield from reader(name, f, channel, feature_dim, label_size)
     except stopping.Interrupted:
         return  # SIGTERM: the algorithm sees stop_requested() and saves what it has
 

@@ -4,8 +4,6 @@ Steps as in the guide's "How It Works": statistics for normalisation from a samp
 data; SGD-family training of num_models stacked models; per-epoch validation loss for early stopping;
 threshold calibration for the selection criterion on a sample; the best model saved as an MXNet Module.
 """
-import glob
-import os
 import time
 
 import mxnet as mx
@@ -150,9 +148,11 @@ def train(job):
     sc = _fit_scaler(job, head, opts, hp, hs)
     model = StackedLinear(hp["feature_dim"], opts, hp, sc, ctx, _pos_weights(opts, sc), seed=17)
     model.schedule = options.lr_schedule(hp, None)
+    class_weights = None
     if opts.predictor_type == "multiclass_classifier" and hp["balance_multiclass_weights"]:
         counts = np.maximum(sc.class_counts, 1.0)
-        model.set_class_weights(counts.sum() / (opts.outputs * counts))
+        class_weights = counts.sum() / (opts.outputs * counts)
+        model.set_class_weights(class_weights)
 
     calib = data.Sample(opts.calibration_samples)
     train_sample = calib if val_ch is None else data.Sample(opts.calibration_samples)
@@ -222,11 +222,13 @@ def train(job):
     job.log.info("selected model %d of %d (lr %.3g, wd %.3g, l1 %.3g), threshold %.6g", m, opts.num_models,
                  opts.lr[m], opts.wd[m], opts.l1[m], threshold)
     w, bias = model.export(m, best_W, best_b)
+    if opts.predictor_type != "binary_classifier":
+        threshold = 0.5  # the service writes 0.5 where no threshold is used
+    # what the service's artifact carries (artifact.py); the weights already hold the normalisation
     extra = {"predictor_type": opts.predictor_type, "loss": opts.loss, "threshold": threshold,
-             "num_classes": opts.outputs if opts.outputs > 1 else (2 if opts.predictor_type == "binary_classifier"
-                                                                    else 1),
-             "feature_dim": hp["feature_dim"], "normalization": sc.to_json(), "selected_model": m,
-             "learning_rate": float(opts.lr[m]), "wd": float(opts.wd[m]), "l1": float(opts.l1[m])}
+             "hyperparameters": hp, "bias_lr_mult": opts.bias_lr_mult,
+             "positive_example_weight_mult": float(_pos_weights(opts, sc)[m]),
+             "class_weights": None if class_weights is None else [float(c) for c in class_weights]}
     if not job.is_master:
         return
     job.save_model(artifact.MODEL_FILE, lambda path: artifact.write(path, w, bias, extra))
@@ -244,11 +246,3 @@ def train(job):
     if job.channel("test") is not None and not stopped:
         _report(job, "test", _channel_metrics(pred, _batches(job, _whole(job, "test"), 0, opts, hp), opts, hp, sc),
                 obj_name)
-
-
-def load(model_dir):
-    paths = sorted(glob.glob(os.path.join(model_dir, "model_algo-*")))
-    if not paths:
-        raise FileNotFoundError("no model_algo-* file in %s" % model_dir)
-    w, b, extra = artifact.read(paths[0])
-    return Predictor(w, b, extra, ctx=mx.gpu(0) if mx.context.num_gpus() > 0 else mx.cpu())

@@ -230,6 +230,7 @@ def test_unloadable_model_is_not_healthy(tmp_path):
     (tmp_path / "model" / "model_algo-1").write_bytes(b"not an mxnet file")
     with served(tmp_path, "kmeans", wait_ready=False) as s:
         r = first_ping(s)
-        assert r.status_code == 500
+        assert r.status_code == 503  # /ping and /invocations agree while the model cannot load
         assert "cannot load the model" in s.log()
-        assert s.post(b"1,2,3,4,5,6\n", "text/csv").status_code == 503
+        inv = s.post(b"1,2,3,4,5,6\n", "text/csv")
+        assert inv.status_code == 503 and inv.text == r.text

@@ -7,9 +7,9 @@ import time
 import mxnet as mx
 import numpy as np
 import pytest
-import yaml
 from sklearn.cluster import KMeans
 
+from contract import declaration
 from formats import rioproto
 from helpers import job_dir, run_train, start_train
 
@@ -60,7 +60,8 @@ def test_every_declared_metric_regex_matches_the_log(tmp_path, digits):
                    _channels({"a.rec": rioproto.encode_dense(X[:500])}, {"b.rec": rioproto.encode_dense(X[500:600])}))
     r = run_train(base, "kmeans")
     assert r.rc == 0, r.log
-    decl = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "../../containers/kmeans/algorithm.yaml")))
+    # the declaration as the runtime loads it: regexes derived from metrics declared by their parts
+    decl = declaration.load(os.path.join(os.path.dirname(__file__), "../../containers/kmeans/algorithm.yaml"))
     for metric in decl["metrics"]:
         values = re.findall(metric["regex"], r.log)
         assert values, "%s regex %r matched nothing" % (metric["name"], metric["regex"])

@@ -20,12 +20,11 @@ def test_module_load_reproduces_served_scores(trained, kind, tmp_path):
         z.extractall(tmp_path)
     extra = json.loads((tmp_path / "additional-params.json").read_text())
     assert extra["predictor_type"] == m.hp["predictor_type"]
-    assert len(extra["normalization"]["feature_mean"]) == m.hp["feature_dim"]
     X = m.Xte[:20]
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        mod = mx.module.Module.load("mx-mod", 0)
+        mod = mx.module.Module.load("mx-mod", 0, label_names=["out_label"])
     finally:
         os.chdir(cwd)
     mod.bind(data_shapes=[("data", X.shape)], for_training=False)

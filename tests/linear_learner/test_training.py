@@ -58,12 +58,12 @@ def test_hinge_loss_balanced_weights_and_early_stopping(tmp_path):
     assert len(r.metrics(r"epoch=\S+, train binary_classification_hinge_loss_objective <loss>=(\S+)")) < 40
     # no bias term and no feature shift (unbias_data auto follows use_bias): a worse but sane model
     assert r.metrics(r"test binary_classification_accuracy <score>=(\S+)")[0] > 0.8
-    assert _extra(r)["loss"] == "hinge_loss"
+    assert _extra(r)["loss_type"] == "hinge_loss"
     import mxnet as mx
     import zipfile
     with zipfile.ZipFile(os.path.join(r.model_dir, "model_algo-1")) as z:
         z.extract("mx-mod-0000.params", str(tmp_path))
-    assert float(mx.nd.load(str(tmp_path / "mx-mod-0000.params"))["arg:fc_bias"].abs().sum().asscalar()) == 0
+    assert float(mx.nd.load(str(tmp_path / "mx-mod-0000.params"))["arg:fc0_bias"].abs().sum().asscalar()) == 0
 
 
 def _feed(path, data):

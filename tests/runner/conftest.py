@@ -1,10 +1,6 @@
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import jobdata  # noqa: E402
+import jobdata
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +20,3 @@ def digits_files(tmp_path_factory):
     jobdata.write_recordio(str(root / "sharded" / "part-1.rec"), x[900:1500])
     files["sharded"] = str(root / "sharded")
     return files
-
-# the runner's modules, for the tests that drive its classes directly
-sys.path.insert(0, os.path.join(jobdata.REPO, "scripts"))

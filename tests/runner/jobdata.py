@@ -9,7 +9,7 @@ import numpy as np
 from formats import rioproto
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LOCAL_JOB = os.path.join(REPO, "scripts", "local-job")
+LOCAL_JOB = os.path.join(os.path.dirname(sys.executable), "local-job")
 
 
 def digits():

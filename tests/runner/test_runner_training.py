@@ -162,3 +162,55 @@ def test_two_instances_through_the_kvstore(tmp_path, digits_files):
     names, arrays = _model(d, tmp_path)
     assert names == ["model_algo-1"] and arrays[0].shape == (10, 64)
     assert d["BillableTimeInSeconds"] == 2 * d["TrainingTimeInSeconds"]
+
+
+def test_ctrl_c_stops_the_job_and_keeps_the_model(tmp_path, digits_files):
+    """A user's Ctrl-C is a StopTrainingJob: SIGTERM to the host, the model it saves is uploaded."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import threading
+    from jobdata import LOCAL_JOB, REPO
+    req = training_request("km-ctrl-c", tmp_path / "out", {"train": channel(digits_files["train_rec"], REC)},
+                           dict(KMEANS, epochs=1000000), mode="Pipe")
+    # started as `cmd &` in a script starts it: SIGINT ignored on entry
+    proc = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$0" "$@"', sys.executable, LOCAL_JOB, "train",
+                             save(tmp_path / "req.json", req), "--mode", "process"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    seen = []
+    try:
+        for raw in iter(proc.stderr.readline, b""):
+            seen.append(raw.decode("utf-8", "replace"))
+            if "train msd" in seen[-1]:  # training is under way: an epoch ended
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        watchdog.cancel()
+    stderr = "".join(seen) + err.decode("utf-8", "replace")
+    assert proc.returncode == 1, stderr[-3000:]
+    d = json.loads(out)
+    assert (d["TrainingJobStatus"], d["SecondaryStatus"]) == ("Stopped", "Stopped"), stderr[-3000:]
+    assert "interrupted: stopping the job" in stderr
+    assert d["LocalJob"]["ExitCodes"] == {"algo-1": 0}
+    assert "SIGTERM received" in open(d["LocalJob"]["Logs"]["algo-1"]).read()
+    names, arrays = _model(d, tmp_path)
+    assert names == ["model_algo-1"] and arrays[0].shape == (10, 64)
+
+
+def test_pipe_input_that_cannot_be_read_fails_the_job_as_client_error(tmp_path, digits_files):
+    """CompressionType=Gzip on an object that is not gzip: the runner's feeder fails, the job stops with a
+    ClientError naming the channel (the algorithm is sent SIGTERM while it waits on its FIFO)."""
+    req = training_request("km-badgz", tmp_path / "out",
+                           {"train": channel(digits_files["train_rec"], REC, CompressionType="Gzip")},
+                           KMEANS, mode="Pipe")
+    r = local_job("train", save(tmp_path / "req.json", req), "--mode", "process", "--stop-grace", "20")
+    assert r.rc == 1, r
+    d = r.describe
+    assert d["TrainingJobStatus"] == "Failed", r
+    assert d["FailureReason"].startswith("ClientError: channel train: pipe feeder failed"), d["FailureReason"]
+    assert "ModelArtifacts" not in d
+    assert list(d["LocalJob"]["ExitCodes"]) == ["algo-1"]

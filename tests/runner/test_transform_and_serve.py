@@ -60,6 +60,11 @@ def test_csv_lines_several_payloads_in_order(tmp_path, digits_files, trained):
     assert (got[:, 0] == want_label).mean() > 0.99
     np.testing.assert_allclose(got[:, 1], np.sqrt(want_dist), rtol=1e-3, atol=1e-2)
     assert "records" in r.stderr and "Transform job summary" in r.stderr
+    # S3OutputPath holds what the service writes there and nothing else; the server's log is elsewhere
+    assert sorted(os.listdir(tmp_path / "out")) == ["batch.csv.out"]
+    log = d["LocalJob"]["ServerLog"]
+    assert os.path.exists(log) and not log.startswith(str(tmp_path / "out"))
+    assert log in r.stderr
 
 
 def test_recordio_single_record_concurrent_jsonlines(tmp_path, digits_files, trained):
@@ -96,9 +101,11 @@ def test_transform_failure_reports_client_error(tmp_path, trained):
 def test_serve_model_tar_gz(tmp_path, trained):
     archive, centers = trained
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, LOCAL_JOB, "serve", "--mode", "process", "--model-data", archive,
-                             "--image", "kmeans:0.1.0-cpu", "--port", str(port),
-                             "--env", "SAGEMAKER_MODEL_SERVER_WORKERS=1"],
+    # started the way `cmd &` in a script or CI starts it: SIGINT ignored on entry. Python then never
+    # raises KeyboardInterrupt by itself, and the runner used to sit out the SIGINT until killed.
+    proc = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$0" "$@"', sys.executable, LOCAL_JOB, "serve",
+                             "--mode", "process", "--model-data", archive, "--image", "kmeans:0.1.0-cpu",
+                             "--port", str(port), "--env", "SAGEMAKER_MODEL_SERVER_WORKERS=1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     try:
         first = json.loads(proc.stdout.readline().decode() or "{}")  # printed once /ping answers 200
@@ -109,15 +116,22 @@ def test_serve_model_tar_gz(tmp_path, trained):
                              headers={"Content-Type": "text/csv", "Accept": "application/json"}, timeout=30)
         assert resp.status_code == 200, resp.text
         assert resp.json()["predictions"][0]["closest_cluster"] == 3
+        # a keep-alive connection left open, as a browser or a client pool leaves it
+        held = requests.Session()
+        assert held.get(first["Url"] + "/ping", timeout=5).status_code == 200
     finally:
+        sent = time.time()
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0
-    time.sleep(0.5)
+    stopped_in = time.time() - sent
+    assert proc.returncode == 0, proc.stderr.read().decode()[-3000:]
+    # SIGTERM, then SIGKILL after --stop-grace (10 s): a Ctrl-C never waits longer, loaded machine or not
+    assert stopped_in < 20, stopped_in
+    assert "stopping the model server" in proc.stderr.read().decode()
     with pytest.raises(requests.ConnectionError):
         requests.get("http://127.0.0.1:%d/ping" % port, timeout=2)
 

@@ -1,7 +1,6 @@
 """Pipe mode with real FIFOs, and two `train` processes joined by MXNet's dist_sync kvstore."""
 import json
 import os
-import threading
 
 import mxnet as mx
 import numpy as np
@@ -9,6 +8,7 @@ from sklearn.datasets import load_digits
 
 from formats import rioproto
 from helpers import free_port, job_dir, run_train, start_train
+from helpers import feed_pipe
 
 
 def _digits():
@@ -16,27 +16,13 @@ def _digits():
     return X.astype(np.float32)
 
 
-def _feed_pipes(base, channel, epochs, data, chunk=4096):
-    """Play the platform: create <channel>_<epoch> FIFOs one after another and stream data into each."""
-    def run():
-        for epoch in range(epochs):
-            path = os.path.join(base, "input", "data", "%s_%d" % (channel, epoch))
-            os.mkfifo(path)
-            with open(path, "wb") as w:
-                for i in range(0, len(data), chunk):
-                    w.write(data[i:i + chunk])
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
 def test_pipe_mode_reads_one_fifo_per_epoch(tmp_path):
     X = _digits()
     base = job_dir(tmp_path, {"k": 5, "feature_dim": 64, "epochs": 3, "mini_batch_size": 200},
                    {"train": {"content_type": "application/x-recordio-protobuf", "mode": "Pipe"},
                     "test": {"content_type": "text/csv", "mode": "Pipe"}})
-    feeders = [_feed_pipes(base, "train", 3, rioproto.encode_dense(X[:1200])),
-               _feed_pipes(base, "test", 1, ("\n".join(",".join(["0"] + ["%g" % v for v in r]) for r in X[1200:])
+    feeders = [feed_pipe(base, "train", rioproto.encode_dense(X[:1200]), epochs=3, chunk=4096),
+               feed_pipe(base, "test", ("\n".join(",".join(["0"] + ["%g" % v for v in r]) for r in X[1200:])
                                               + "\n").encode())]
     r = run_train(base, "kmeans", timeout=120)
     assert r.rc == 0, r.log

@@ -13,11 +13,14 @@ def test_two_hosts_train_one_model(tmp_path):
     X, y = load_breast_cancer(return_X_y=True)
     X = as_read(X)
     half = len(y) // 2
-    # FullyReplicated: both hosts see both files and each takes one; the validation file is shared by rows
+    # FullyReplicated: both hosts see both files and each takes one; the validation file is shared by rows.
+    # It is 1-based libsvm, which both hosts must read as such though each sees only its own rows.
+    one_based = "".join("%g %s\n" % (t, " ".join("%d:%.6g" % (j + 1, v) for j, v in enumerate(row)))
+                        for row, t in zip(X[::3], y[::3])).encode()
     channels = {"train": {"content_type": "text/csv",
                           "files": {"a.csv": csv_bytes(X[:half], y[:half]), "b.csv": csv_bytes(X[half:], y[half:])}},
-                "validation": {"content_type": "text/csv", "files": {"v.csv": csv_bytes(X[::3], y[::3])}}}
-    hp = {"num_round": 4, "objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist"}
+                "validation": {"content_type": "libsvm", "files": {"v.libsvm": one_based}}}
+    hp = {"num_round": 4, "objective": "binary:logistic", "eval_metric": "auc,accuracy", "tree_method": "hist"}
     hosts = ["algo-1", "algo-2"]
     env = {"SAGEMAKER_HOST_ADDRESSES": json.dumps({h: "127.0.0.1" for h in hosts}),
            "SAGEMAKER_XGBOOST_TRACKER_PORT": str(free_port())}
@@ -43,3 +46,6 @@ def test_two_hosts_train_one_model(tmp_path):
     aucs = metric_values(logs[0], declared_metrics()["validation:auc"])
     assert len(aucs) == 4 and aucs[-1] > 0.95
     assert np.isfinite(aucs).all()
+    # the image's accuracy metric, over both hosts' rows: the model's accuracy on the whole file
+    accs = metric_values(logs[0], declared_metrics()["validation:accuracy"])
+    assert len(accs) == 4 and abs(accs[-1] - ((model.inplace_predict(X[::3]) > 0.5) == y[::3]).mean()) < 1e-5

@@ -1,0 +1,88 @@
+"""IP Insights speed: `train` on 1,000,000 logins (vector_dim 128, default negatives, one epoch) against a plain
+Gluon loop of the same network on in-memory batches, side by side; serving one CSV record p50.
+
+    .venv/bin/python benchmarks/ipinsights.py [--logins 1000000]
+"""
+import argparse
+import os
+import re
+import statistics
+import tempfile
+import time
+
+import mxnet as mx
+import numpy as np
+import requests
+from mxnet import gluon
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+from helpers import job_dir, run_train, served
+from containers.ipinsights import pairs
+from containers.ipinsights.network import IPInsightsNet
+from containers.ipinsights.train import _Steps
+
+
+def data(n, users=50000, seed=0):
+    rng = np.random.RandomState(seed)
+    u = rng.randint(0, users, size=n)
+    subnet = (u * 2654435761) % (1 << 24)
+    ips = ((subnet << 8) | rng.randint(1, 255, size=n)).astype(np.uint32)
+    text = "\n".join("user_%d,%d.%d.%d.%d" % (a, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255)
+                     for a, ip in zip(u.tolist(), ips.tolist())) + "\n"
+    return text.encode(), ["user_%d" % a for a in u.tolist()], ips
+
+
+def plain_loop(entities, ips, hp):
+    """The same network, negatives and step, data already in memory: the engine's own speed."""
+    ent = pairs.entity_buckets([e.encode() for e in entities], hp["num_entity_vectors"])
+    net = IPInsightsNet(hp["num_entity_vectors"], hp["vector_dim"], hp["num_ip_encoder_layers"])
+    net.initialize()
+    net.hybridize(static_alloc=True)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.001, "wd": 1e-5})
+    steps = _Steps(net, [mx.cpu()], hp)
+    rng = np.random.RandomState(1)
+    bs = hp["mini_batch_size"]
+    t = time.time()
+    for s in range(0, len(ent), bs):
+        steps.run(ent[s:s + bs], ips[s:s + bs], rng)
+        trainer.step(bs * 3)
+    mx.nd.waitall()
+    return len(ent) / (time.time() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--logins", type=int, default=1000000)
+    args = ap.parse_args()
+    hp = {"num_entity_vectors": 100000, "vector_dim": 128, "epochs": 1, "mini_batch_size": 10000,
+          "random_negative_sampling_rate": 1, "shuffled_negative_sampling_rate": 1, "num_ip_encoder_layers": 1}
+    body, entities, ips = data(args.logins)
+    print("load average", os.getloadavg())
+    with tempfile.TemporaryDirectory() as tmp:
+        job_dir(tmp, {k: hp[k] for k in ("num_entity_vectors", "vector_dim", "epochs", "mini_batch_size")},
+                {"train": {"content_type": "text/csv", "files": {"logins.csv": body}}})
+        t = time.time()
+        r = run_train(tmp, "ipinsights")
+        wall = time.time() - t
+        assert r.rc == 0, r.log[-2000:]
+        rate = float(re.findall(r"train throughput=(\S+) records/second", r.log)[-1])
+        plain = plain_loop(entities, ips, hp)
+        print("train: %.0f samples/s (metric line, reading included), whole process %.1f s" % (rate, wall))
+        print("plain Gluon loop on in-memory batches: %.0f samples/s; ratio ours/plain %.2f" % (plain, rate / plain))
+        with served(tmp, "ipinsights") as s:
+            sess = requests.Session()
+            times = []
+            for i in range(300):
+                t = time.perf_counter()
+                res = sess.post(s.url + "/invocations", data=b"user_17,10.1.2.3\n",
+                                headers={"Content-Type": "text/csv", "Accept": "application/json"})
+                times.append(time.perf_counter() - t)
+                assert res.status_code == 200
+            times = sorted(times[50:])
+            print("serving one CSV record: p50 %.2f ms, p99 %.2f ms"
+                  % (1000 * statistics.median(times), 1000 * times[int(0.99 * len(times))]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""DeepAR forecasting on GluonTS's MXNet DeepAR (gluonts.mx)."""

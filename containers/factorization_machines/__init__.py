@@ -1,0 +1,1 @@
+"""Factorization Machines (the guide's `factorization-machines`): second-order FM, sparse AdaGrad."""

@@ -1,0 +1,1 @@
+"""k-nearest neighbours on FAISS: reservoir sample, optional sign/FJLT projection, Flat/IVF index."""

@@ -1,0 +1,1 @@
+"""PCA: the Developer Guide's "Principal Component Analysis (PCA)" algorithm (repository name `pca`)."""

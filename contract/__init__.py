@@ -1,0 +1,1 @@
+"""The algorithm contract both halves import: errors, paths, declarations, the registry, the interface."""

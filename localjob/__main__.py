@@ -1,0 +1,5 @@
+import sys
+
+from localjob.cli import main
+
+sys.exit(main())

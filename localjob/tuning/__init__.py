@@ -1,0 +1,1 @@
+"""Hyperparameter tuning jobs (CreateHyperParameterTuningJob) run locally: `local-job tune`."""
