@@ -111,7 +111,8 @@ def test_an_artifact_built_like_the_services_serves_its_scores(tmp_path, kind):
         csv = srv.post(csv_bytes(X[:3]), "text/csv", "application/json").json()["predictions"]
     scores = np.array([p["score"] for p in preds])
     np.testing.assert_allclose(scores, expect, rtol=1e-5, atol=1e-6)
-    assert [p["score"] for p in csv] == [p["score"] for p in preds[:3]]
+    # the same rows by CSV, in a batch of another size: float32 sums may round differently in the last bit
+    np.testing.assert_allclose([p["score"] for p in csv], scores[:3], rtol=1e-6, atol=1e-7)
     if kind == "binary":
         assert all(list(p) == ["score", "predicted_label"] for p in preds)
         labels = [p["predicted_label"] for p in preds]
