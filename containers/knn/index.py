@@ -3,6 +3,7 @@ import math
 import os
 
 import faiss
+import numpy as np
 
 from containers.knn import plan as plans
 
@@ -42,3 +43,26 @@ def build(plan, x, sample_size, log):
     log.info("Adding data to index: %d points of dimension %d (%s, %s)", n, d, plan.index_type, plan.metric)
     index.add(x)
     return index
+
+
+# A flat index this large is split across the cores when served: one query alone scans every stored
+# vector in one thread (FAISS parallelises over queries), so its latency is the memory scan of the
+# whole table; in shards, each core scans its part and FAISS merges the k best of each.
+SHARD_MIN_VECTORS = 50000
+
+
+def shard_flat(index, parts):
+    """The same flat index as `parts` FAISS shards searched in threads (ids as before), or the index
+    itself when it is not flat, small, or there is one core."""
+    flat = faiss.downcast_index(index)
+    if parts < 2 or not isinstance(flat, faiss.IndexFlat) or index.ntotal < SHARD_MIN_VECTORS:
+        return index
+    xb = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+    shards = faiss.IndexShards(index.d, True, True)  # threaded, successive ids
+    shards.members = []  # the shards' Python owners: IndexShards does not free them
+    for part in np.array_split(xb, parts):
+        sub = faiss.IndexFlat(index.d, flat.metric_type)
+        sub.add(np.ascontiguousarray(part))
+        shards.add_shard(sub)
+        shards.members.append(sub)
+    return shards

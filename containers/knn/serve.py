@@ -2,11 +2,14 @@
 k neighbours' distances and labels, nearest first.
 
 The model's JSON is read at load, so editing k or predictor_type there changes the answers."""
+import logging
+import os
+
 import numpy as np
 
 import faiss
 from contract.errors import ClientError
-from containers.knn import artifact
+from containers.knn import artifact, index as indexes
 from containers.knn.neighbours import Neighbours
 from containers.knn.projection import Projection
 from formats import codecs
@@ -41,6 +44,11 @@ def load(model_dir):
     index_path, labels_path, meta_path = artifact.find(model_dir)
     meta = artifact.read_meta(meta_path)
     index = faiss.read_index(index_path)
+    sharded = indexes.shard_flat(index, len(os.sched_getaffinity(0)))
+    if sharded is not index:
+        logging.getLogger("serving").info("k-NN: the flat index of %d vectors served as %d FAISS shards",
+                                          index.ntotal, sharded.count())
+    index = sharded
     labels = np.fromfile(labels_path, dtype=np.float32)
     red = meta.get("dimension_reduction") or None
     projection = None

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from helpers import job_dir, served, start_train, TrainResult
-from knn_data import ALGO, CSV, K, RIO, channel, csv_bytes, diabetes, digits, feed_pipe
+from knn_data import ALGO, CSV, K, RIO, channel, csv_bytes, diabetes, digits, feed_pipe, large
 
 
 def _cases():
@@ -29,6 +29,9 @@ def _cases():
         "inner": (dict(dig, index_metric="INNER_PRODUCT", sample_size=1000), cls_channels),
         "sign": (dict(dig, dimension_reduction_type="sign", dimension_reduction_target=32), cls_channels),
         "fjlt": (dict(dig, dimension_reduction_type="fjlt", dimension_reduction_target=32), cls_channels),
+        # a flat index above containers/knn/index.py's SHARD_MIN_VECTORS: served as one shard per core
+        "large": ({"feature_dim": 8, "k": K, "predictor_type": "classifier", "sample_size": 60000},
+                  {"train": channel(*large()[0::2], RIO)}),
     }
     pipes = {"regressor": ("train", csv_bytes(Rtr, rtr))}
     return cases, pipes
@@ -85,7 +88,7 @@ def models(tmp_path_factory, _stack):
 
 @pytest.fixture(scope="session")
 def data():
-    return {"digits": digits(), "diabetes": diabetes()}
+    return {"digits": digits(), "diabetes": diabetes(), "large": large()}
 
 
 class Edited:

@@ -29,6 +29,14 @@ def diabetes():
     return X[:350], X[350:], y[:350], y[350:]
 
 
+def large(n=60000, d=8):
+    """n random rows of d features with 3 labels: a flat index big enough that serve shards it."""
+    rng = np.random.RandomState(5)
+    X = rng.rand(n + 40, d).astype(np.float32)
+    y = rng.randint(0, 3, n + 40).astype(np.float32)
+    return X[:n], X[n:], y[:n], y[n:]
+
+
 def csv_bytes(X, y=None):
     rows = X if y is None else np.column_stack([y, X])
     return "".join(",".join("%.9g" % v for v in r) + "\n" for r in rows).encode()

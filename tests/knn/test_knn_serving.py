@@ -2,6 +2,7 @@
 serializers and deserializers; the model's JSON edited by hand; bad requests."""
 import io
 import json
+import os
 
 import numpy as np
 from sagemaker.amazon.common import RecordDeserializer, RecordSerializer
@@ -70,6 +71,23 @@ def test_verbose_answers_in_json_lines_and_recordio(models, data):
     np.testing.assert_allclose(dists, od[:, :K] ** 2, rtol=1e-4, atol=1e-3)
     np.testing.assert_array_equal(labs[clean], ytr[oi[clean, :K]])
     assert [len(rec.label["predicted_label"].float32_tensor.values) for rec in recs] == [1] * len(X)
+
+
+def test_a_large_flat_index_served_in_shards_answers_as_the_exact_search(models, data):
+    Xtr, Xte, ytr, _ = data["large"]
+    od, oi = oracle(Xtr, Xte, K)
+    clean = untied(od, K)
+    server = models["large"].server
+    for rows in (slice(0, 1), slice(0, len(Xte))):  # one record, and a batch
+        r = server.post(csv_bytes(Xte[rows]), "text/csv", "application/jsonlines; verbose=true")
+        assert r.status_code == 200, r.text
+        got = [json.loads(line) for line in r.text.splitlines()]
+        np.testing.assert_allclose([g["distances"] for g in got], od[rows, :K] ** 2, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(np.array([g["labels"] for g in got])[clean[rows]],
+                                      ytr[oi[rows][clean[rows], :K]])
+    cpus = len(os.sched_getaffinity(0))
+    if cpus > 1:  # one core: nothing to split across
+        assert "the flat index of 60000 vectors served as %d FAISS shards" % cpus in server.log(), server.log()[-2000:]
 
 
 def test_bad_requests_are_4xx_and_the_server_keeps_answering(models, data):
