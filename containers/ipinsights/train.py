@@ -66,6 +66,15 @@ class _Steps:
     def __init__(self, net, ctxs, hp):
         self.net, self.ctxs, self.hp = net, ctxs, hp
         self.loss = gluon.loss.SigmoidBinaryCrossEntropyLoss()
+        self._ones = {}
+
+    def _rowsum(self, x):
+        """x.sum(axis=1) as a matrix-vector product: MXNet's sum over a short last axis, and its
+        backward, cost several times BLAS's gemv on the same (n, d) block."""
+        ones = self._ones.get(x.context)
+        if ones is None:
+            ones = self._ones[x.context] = mx.nd.ones((x.shape[1],), ctx=x.context)
+        return mx.nd.dot(x, ones)
 
     def _scores(self, e_ids, ip_ids, rand_ids, perms):
         net = self.net
@@ -75,12 +84,13 @@ class _Steps:
         # the positives' and the random addresses in one lookup: one sparse gradient for the table
         v_all = net.encode_ip(mx.nd.concat(ip_ids, rand_ids, dim=0) if r else ip_ids)
         v = mx.nd.slice_axis(v_all, axis=0, begin=0, end=n)
-        parts = [mx.nd.sum(e * v, axis=1)]
+        parts = [self._rowsum(e * v)]
         if r:
             vr = mx.nd.slice_axis(v_all, axis=0, begin=n, end=None)
-            parts.append(mx.nd.sum(mx.nd.tile(e, reps=(r, 1)) * vr, axis=1))
+            # the entity vectors once per random address; at the default rate 1 they are e itself
+            parts.append(self._rowsum((mx.nd.tile(e, reps=(r, 1)) if r > 1 else e) * vr))
         for perm in perms:
-            parts.append(mx.nd.sum(e * mx.nd.take(v, perm), axis=1))
+            parts.append(self._rowsum(e * mx.nd.take(v, perm)))
         return mx.nd.concat(*parts, dim=0)
 
     def run(self, ent_ids, ips, rng, train=True):
