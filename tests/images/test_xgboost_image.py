@@ -188,7 +188,9 @@ def _long_job(image, tmp_path, name, save, instances):
     X, y = _regression()
     hp = {"max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.7,
           "num_round": 100000, "save_model_on_termination": save}
-    return _train(image, tmp_path, name, hp, X, y, instances=instances, max_runtime=12)
+    # long enough for the containers to start, read and (two hosts) join xgboost's collective on a slow
+    # machine: a SIGTERM before the first round leaves nothing to save
+    return _train(image, tmp_path, name, hp, X, y, instances=instances, max_runtime=20)
 
 
 @pytest.mark.parametrize("instances", [1, 2], ids=["one-host", "two-hosts"])
