@@ -3,11 +3,10 @@ import json
 import os
 import zipfile
 
-import mxnet as mx
 import numpy as np
 import pytest
 
-from lldata import ALGO, csv_bytes
+from lldata import ALGO, csv_bytes, module_scores
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
@@ -21,15 +20,7 @@ def test_module_load_reproduces_served_scores(trained, kind, tmp_path):
     extra = json.loads((tmp_path / "additional-params.json").read_text())
     assert extra["predictor_type"] == m.hp["predictor_type"]
     X = m.Xte[:20]
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        mod = mx.module.Module.load("mx-mod", 0, label_names=["out_label"])
-    finally:
-        os.chdir(cwd)
-    mod.bind(data_shapes=[("data", X.shape)], for_training=False)
-    mod.forward(mx.io.DataBatch([mx.nd.array(X)]), is_train=False)
-    local = mod.get_outputs()[0].asnumpy()
+    local = module_scores(path, X, tmp_path / "module")
     srv = m.server
     preds = srv.post(csv_bytes(X), "text/csv", "application/json").json()["predictions"]
     remote = np.array([p["score"] for p in preds])

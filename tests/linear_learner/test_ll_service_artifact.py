@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import served
-from lldata import ALGO, csv_bytes
+from lldata import ALGO, csv_bytes, module_scores
 
 MEMBERS = {"manifest.json", "additional-params.json", "mx-mod-symbol.json", "mx-mod-0000.params"}
 MANIFEST = {"mx-mod": "mxnet_module", "additional-params.json": "json", "version": 1}
@@ -78,21 +78,6 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _module_scores(path, X, tmp):
-    """What the checkpoint computes when MXNet loads it the way the issue says."""
-    with zipfile.ZipFile(path) as z:
-        z.extractall(tmp)
-    cwd = os.getcwd()
-    os.chdir(tmp)
-    try:
-        mod = mx.module.Module.load("mx-mod", 0, label_names=["out_label"])
-    finally:
-        os.chdir(cwd)
-    mod.bind(data_shapes=[("data", X.shape)], for_training=False)
-    mod.forward(mx.io.DataBatch([mx.nd.array(X)]), is_train=False)
-    return mod.get_outputs()[0].asnumpy()
-
-
 @pytest.mark.parametrize("kind", ["binary", "regression"])
 def test_an_artifact_built_like_the_services_serves_its_scores(tmp_path, kind):
     rng = np.random.RandomState(7)
@@ -104,7 +89,7 @@ def test_an_artifact_built_like_the_services_serves_its_scores(tmp_path, kind):
     X = rng.normal(size=(40, dim)).astype(np.float32)
     linear = X.astype(np.float64) @ w.astype(np.float64) + float(b)
     expect = _sigmoid(linear) if kind == "binary" else linear
-    local = _module_scores(path, X, tmp_path / "unzipped")
+    local = module_scores(path, X, tmp_path / "unzipped")
     np.testing.assert_allclose(local[:, 0], expect, rtol=1e-5, atol=1e-5)
     with served(tmp_path, ALGO) as srv:
         preds = _json_predictions(srv, X)
@@ -186,7 +171,7 @@ def test_other_losses_write_a_module_that_scores_like_serving(tmp_path, loss, ou
                                 "hyperparameters": {"quantile": 0.3, "huber_delta": 2.0, "margin": 1.0,
                                                     "loss_insensitivity": 0.05, "f_beta": 1.0}})
     X = rng.normal(size=(6, 5)).astype(np.float32)
-    local = _module_scores(path, X, tmp_path / "unzipped")
+    local = module_scores(path, X, tmp_path / "unzipped")
     linear = X.astype(np.float64) @ w + b
     if loss == "softmax_loss":
         e = np.exp(linear - linear.max(axis=1, keepdims=True))
