@@ -9,6 +9,11 @@ import struct
 import numpy as np
 
 from formats import recordio, sparse_records
+
+try:  # compiled in images that carry numba (an algorithm extra); the numpy path everywhere else
+    from formats import sparse_compiled
+except ImportError:
+    sparse_compiled = None
 from formats.batch import Batch, Csr, FormatError, concat
 from formats.record_pb import Record
 
@@ -166,7 +171,9 @@ def decode_records(payloads, feature_dim=None, first_index=0):
         if t is None:
             raise FormatError("record %d: features are not a numeric tensor" % index)
         values = np.array(t.values, dtype=np.float32)
-        if len(t.keys):
+        # sparse: keys; or a shape and no values at all, an all-zero row as the client's sparse writer
+        # writes it (protobuf leaves out the empty keys)
+        if len(t.keys) or (len(t.shape) and not len(values)):
             sparse = True
             keys = np.array(t.keys, dtype=np.int64)
             if len(keys) != len(values):
@@ -222,6 +229,10 @@ class Decoder:
 
     def _sparse(self, buf, pos, window=1 << 20):
         """The sparse fast path over up to `window` bytes of single-part records, or None."""
+        if sparse_compiled is not None:
+            got = sparse_compiled.decode_window(buf, pos, window, self.feature_dim)
+            if got is not None:
+                return got
         view = memoryview(buf)[pos:pos + window]
         starts, lengths, used = recordio.spans(view, self.records)
         if not starts:

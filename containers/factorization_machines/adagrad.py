@@ -1,16 +1,22 @@
 """AdaGrad with lazy (row-sparse) updates and a learning rate and weight decay per term.
 
 Only the rows a step saw are read or written. Weight decay is an L2 term on the rows seen (as lazy
-updates do), added to their summed gradient by the caller (`decay()`). With g = clip(rescale * grad):
-- w0 and w1: AdaGrad per weight, h += g^2, w -= lr * g / sqrt(h + eps) (w1 through MXNet's fused
-  sparse.adagrad_update on its row_sparse gradient);
+updates do), added to their summed gradient. With g = clip(scale * grad), scale = rescale_grad or
+1 / records:
+- w0 and w1: AdaGrad per weight, h += g^2, w -= lr * g / sqrt(h + eps) (MXNet's adagrad_update);
 - v: AdaGrad per row, as embedding trainers do: h_i += mean_f g_if^2, v_i -= lr * g_i / sqrt(h_i + eps).
   One accumulator per feature keeps the optimizer's memory at feature_dim floats, not
   feature_dim x num_factors, and each step reads and writes v's rows once.
 """
-import mxnet as mx
+import math
 
-nd = mx.nd
+import numba
+import numpy as np
+from numba import prange
+
+from containers.factorization_machines.fm import H1, HV, W1
+
+_JIT = dict(nogil=True, cache=True, fastmath={"reassoc", "contract"})  # see fm.py
 
 
 class LazyAdaGrad:
@@ -21,48 +27,71 @@ class LazyAdaGrad:
         self.params = params
         self.lr = {"w0": float(hp["bias_lr"]), "w1": float(hp["linear_lr"]), "v": float(hp["factors_lr"])}
         self.wd = {"w0": float(hp["bias_wd"]), "w1": float(hp["linear_wd"]), "v": float(hp["factors_wd"])}
-        ctx = params.v.context
-        self.h0 = nd.zeros((1,), ctx=ctx)
-        self.h1 = nd.zeros(params.w1.shape, ctx=ctx)
-        self.hv = nd.zeros((params.feature_dim, 1), ctx=ctx)
-        self.mean_of_row = nd.ones((params.num_factors, 1), ctx=ctx) / params.num_factors
+        self.h0 = np.zeros(1, np.float32)  # w1's and v's accumulators are columns of params.aux
 
-    def _scale(self, records):
+    def scale(self, records):
         # the summed gradient becomes a mean unless rescale_grad says otherwise
         return float(self.rescale) if self.rescale is not None else 1.0 / max(records, 1)
 
-    def decay(self, records):
-        """What to add to the summed gradients, per unit of weight: (w1's, v's)."""
-        scale = self._scale(records)
-        return self.wd["w1"] / scale, self.wd["v"] / scale
+    def row_args(self, records):
+        """What apply_row needs besides the row: (lr_w1, lr_v, eps, clip, scale, decay_w1, decay_v).
+        The decays are per unit of weight, added to the summed gradient before scaling."""
+        scale = self.scale(records)
+        return (self.lr["w1"], self.lr["v"], self.eps, self.clip, scale, self.wd["w1"] / scale,
+                self.wd["v"] / scale)
 
-    def step(self, ids, row_ids, g0, g1, gv, vb, records):
-        """Apply summed gradients (decay included) g0 (1,), g1 (m, 1), gv (m, k) to the rows `ids`
-        (take-able index NDArray) = `row_ids` (sorted int64 NDArray), whose current v rows are vb.
-        gv and vb are overwritten."""
-        scale = self._scale(records)
+    def step_w0(self, g0, records):
         p = self.params
-        g = nd.sparse.row_sparse_array((g1, row_ids), shape=p.w1.shape, ctx=p.w1.context)
-        nd.sparse.adagrad_update(p.w1, g, self.h1, out=p.w1, lr=self.lr["w1"], epsilon=self.eps,
-                                 rescale_grad=scale, clip_gradient=self.clip)
-        self._factors(ids, row_ids, gv, vb, scale)
-        g = g0 * scale + self.wd["w0"] * p.w0
+        g = g0 * self.scale(records) + self.wd["w0"] * float(p.w0[0])
         if self.clip > 0:
-            g = nd.clip(g, -self.clip, self.clip)
-        self.h0 += nd.square(g)
-        p.w0 -= self.lr["w0"] * g / nd.sqrt(self.h0 + self.eps)
+            g = min(max(g, -self.clip), self.clip)
+        self.h0[0] += g * g
+        p.w0[0] -= self.lr["w0"] * g / math.sqrt(float(self.h0[0]) + self.eps)
 
-    def _factors(self, ids, row_ids, gv, vb, scale):
-        if self.clip > 0:
-            gv, scale = nd.clip(gv * scale, -self.clip, self.clip), 1.0
-        # mean square per row as a matrix-vector product: MXNet's row reductions are slower
-        h = nd.take(self.hv, ids) + (scale * scale) * nd.dot(nd.square(gv), self.mean_of_row)
-        _scatter(self.hv, row_ids, h)
-        step = (self.lr["v"] * scale) / nd.sqrt(h + self.eps)
-        # in place (gv and vb are this step's own buffers): no (m, k) allocations
-        nd.elemwise_sub(vb, nd.broadcast_mul(gv, step, out=gv), out=vb)
-        _scatter(self.params.v, row_ids, vb)
+    def step_rows(self, uniq, g1, gv, records):
+        """Apply summed gradients g1 (m,), gv (m, k) (decay not included) to the rows uniq. gv is
+        overwritten."""
+        apply_rows(uniq, g1, gv, self.params.aux, self.params.v, *self.row_args(records))
 
 
-def _scatter(dst, row_ids, rows):
-    nd._internal._scatter_set_nd(lhs=dst, rhs=rows, indices=row_ids.reshape((1, -1)), shape=dst.shape, out=dst)
+@numba.njit(**_JIT)
+def _clip(x, c):
+    if c > 0:
+        if x > c:
+            return c
+        if x < -c:
+            return -c
+    return x
+
+
+@numba.njit(**_JIT)
+def apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv):
+    """One feature's update from its summed gradients: g1 for w1, G[j] - own * v_key for v (own = 0
+    when G[j] is the whole gradient). G[j] is overwritten. Element indexing only: see fm._forward_rows."""
+    g1 = _clip((g1 + dw * aux[key, W1]) * scale, clip)
+    aux[key, H1] += g1 * g1
+    aux[key, W1] -= lr1 * g1 / math.sqrt(aux[key, H1] + eps)
+    k = v.shape[1]
+    s = scale
+    c = dv - own
+    msq = np.float32(0.0)
+    if clip > 0:
+        for f in range(k):
+            G[j, f] = _clip((G[j, f] + c * v[key, f]) * scale, clip)
+            msq += G[j, f] * G[j, f]
+        s = 1.0
+    else:
+        for f in range(k):
+            G[j, f] += c * v[key, f]
+            msq += G[j, f] * G[j, f]
+    h = aux[key, HV] + s * s * (msq / k)
+    aux[key, HV] = h
+    step = lrv * s / math.sqrt(h + eps)
+    for f in range(k):
+        v[key, f] -= G[j, f] * step
+
+
+@numba.njit(parallel=True, **_JIT)
+def apply_rows(uniq, g1, gv, aux, v, lr1, lrv, eps, clip, scale, dw, dv):
+    for j in prange(uniq.shape[0]):
+        apply_row(j, uniq[j], g1[j], 0.0, gv, aux, v, lr1, lrv, eps, clip, scale, dw, dv)

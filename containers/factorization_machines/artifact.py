@@ -12,7 +12,7 @@ import zipfile
 
 import mxnet as mx
 
-from containers.factorization_machines.fm import Params
+from containers.factorization_machines import fm
 
 MODEL_FILE = "model_algo-1"
 SYMBOL, PARAMS, META = "symbol.json", "params", "meta.json"
@@ -42,7 +42,11 @@ def write(path, params, predictor_type):
             "label_name": "out_label", "version": 1}
     with tempfile.TemporaryDirectory() as tmp:
         p = os.path.join(tmp, PARAMS)
-        mx.nd.save(p, {"arg:w0_weight": params.w0, "arg:w1_weight": params.w1, "arg:v": params.v})
+        # v goes to MXNet without a copy (a second 256 MB at 1M x 64); through a view, so that params
+        # stays writable (from_numpy marks what it shares read-only)
+        mx.nd.save(p, {"arg:w0_weight": mx.nd.array(params.w0),
+                       "arg:w1_weight": mx.nd.array(params.w1.reshape(-1, 1)),
+                       "arg:v": mx.nd.from_numpy(params.v.view(), zero_copy=True)})
         # stored, not deflated: float weights barely compress and the platform gzips model.tar.gz
         with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
             z.writestr(SYMBOL, symbol(predictor_type, params.feature_dim, params.num_factors).tojson())
@@ -50,7 +54,7 @@ def write(path, params, predictor_type):
             z.writestr(META, json.dumps(meta, indent=1))
 
 
-def read(path, ctx=None):
+def read(path):
     """(Params, predictor_type) from a model_algo-1 zip (ours, or one without our meta file)."""
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
@@ -65,7 +69,10 @@ def read(path, ctx=None):
     for name in ("w0_weight", "w1_weight", "v"):
         if name not in get:
             raise ValueError("%s: params lacks %s (has %s)" % (path, name, sorted(get)))
-    ctx = ctx or mx.cpu()
-    params = Params(get["w0_weight"].as_in_context(ctx).reshape((1,)), get["w1_weight"].as_in_context(ctx),
-                    get["v"].as_in_context(ctx))
+    w1, v = fm.table(get["w1_weight"].shape[0]), fm.table(get["v"].shape)
+    w1[:] = get["w1_weight"].asnumpy().reshape(-1)
+    # copied by MXNet straight into the (huge-page) table it shares, without a numpy copy in between
+    mx.nd.from_numpy(v.view(), zero_copy=True)[:] = get["v"]
+    mx.nd.waitall()
+    params = fm.Params(get["w0_weight"].asnumpy(), w1, v)
     return params, meta["predictor_type"]

@@ -2,10 +2,10 @@
 import os
 from collections import OrderedDict
 
-import mxnet as mx
 import numpy as np
 
-from containers.factorization_machines import artifact, fm, rows as rowmod
+from containers.factorization_machines import artifact
+from containers.factorization_machines.step import scores
 from contract.errors import ClientError
 
 
@@ -14,7 +14,7 @@ class Predictor:
         self.params = params
         self.classifier = predictor_type == "binary_classifier"
         self.dim = params.feature_dim
-        self.ctx = params.v.context
+        scores(params, np.zeros((1, self.dim), np.float32), parallel=False)  # compiled now, not per request
 
     def _check(self, features):
         if isinstance(features, np.ndarray):
@@ -31,15 +31,14 @@ class Predictor:
 
     def predict(self, batch):
         self._check(batch.features)
-        r = rowmod.localize(rowmod.to_csr(batch.features), self.dim, self.ctx)
-        raw, _ = fm.forward(self.params, r)
+        raw = scores(self.params, batch.features, parallel=False)
         out = OrderedDict()
         if self.classifier:
-            score = mx.nd.sigmoid(raw).asnumpy().ravel()
+            score = 1.0 / (1.0 + np.exp(-raw))
             out["score"] = score
             out["predicted_label"] = (score > 0.5).astype(np.float32)
         else:
-            out["score"] = raw.asnumpy().ravel()
+            out["score"] = raw
         return out
 
 

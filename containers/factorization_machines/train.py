@@ -1,46 +1,54 @@
 """Training: one pass per epoch over the train channel, a sparse AdaGrad step per mini-batch.
 
-Every cost of a step follows the batch's non-zeros: the rows of w1 and v its features use are
-gathered, the gradient is a row_sparse array over those rows, and the update touches only them.
+Every cost of a step follows the batch's non-zeros: only the rows of w1 and v its features use are
+read, and the update touches only them (step.py).
 """
+import os
 import time
 
-import mxnet as mx
+import numba
 import numpy as np
 
-from containers.factorization_machines import artifact, fm, rows as rowmod, scoring
+from containers.factorization_machines import artifact, fm, scoring
 from containers.factorization_machines.adagrad import LazyAdaGrad
 from containers.factorization_machines.hosts import Exchange
+from containers.factorization_machines.step import Step, scores
 from training.channels import Channel
 from contract.errors import ClientError
 
-nd = mx.nd
 BATCH_LINE_EVERY = 100  # per-batch train lines: batch 0 and every 100th
 SEED = 1  # the same on every host: replicas start equal
 
 
-def _initial(hp, term, shape, ctx):
+def _initial(hp, term, shape, rng):
     method = hp[term + "_init_method"]
+    out = fm.table(shape)  # drawn in place, float32: v is the big array
     if method == "normal":
-        return nd.random.normal(0, hp[term + "_init_sigma"], shape=shape, ctx=ctx)
+        rng.standard_normal(dtype=np.float32, out=out)
+        out *= np.float32(hp[term + "_init_sigma"])
+        return out
     if method == "uniform":
         scale = hp[term + "_init_scale"]
         if scale is None:
             raise ClientError("hyperparameter %s_init_scale is required when %s_init_method is uniform"
                               % (term, term))
-        return nd.random.uniform(-scale, scale, shape=shape, ctx=ctx)
+        rng.random(dtype=np.float32, out=out)
+        out *= np.float32(2 * scale)
+        out -= np.float32(scale)
+        return out
     value = hp[term + "_init_value"]
     if value is None:
         raise ClientError("hyperparameter %s_init_value is required when %s_init_method is constant"
                           % (term, term))
-    return nd.full(shape, value, ctx=ctx)
+    out[...] = value
+    return out
 
 
-def initial_params(hp, ctx):
-    mx.random.seed(SEED)
+def initial_params(hp):
+    rng = np.random.default_rng(SEED)
     d, k = hp["feature_dim"], hp["num_factors"]
-    return fm.Params(_initial(hp, "bias", (1,), ctx), _initial(hp, "linear", (d, 1), ctx),
-                     _initial(hp, "factors", (d, k), ctx))
+    return fm.Params(_initial(hp, "bias", (1,), rng), _initial(hp, "linear", (d,), rng),
+                     _initial(hp, "factors", (d, k), rng))
 
 
 def _checked(batches, channel, hp, classifier):
@@ -61,27 +69,6 @@ def _checked(batches, channel, hp, classifier):
                                                                       float(b.labels[bad[0]])))
         seen += len(b)
         yield b
-
-
-def _dloss(raw, y, classifier):
-    """dL/draw per record for log loss (classifier) or square loss (regressor; 1/2 folded in)."""
-    return (nd.sigmoid(raw) - y) if classifier else (raw - y)
-
-
-class Step:
-    """Forward and summed gradients of one batch against the current parameters."""
-
-    def __init__(self, params, hp, ctx):
-        self.params, self.hp, self.ctx = params, hp, ctx
-        self.classifier = hp["predictor_type"] == "binary_classifier"
-
-    def __call__(self, batch, decay=(0.0, 0.0)):
-        r = rowmod.localize(rowmod.to_csr(batch.features), self.hp["feature_dim"], self.ctx)
-        wb, vb = fm.gather(self.params, r)
-        raw, xv = fm.forward(self.params, r, wb, vb)
-        y = nd.array(batch.labels.reshape(-1, 1), ctx=self.ctx)
-        g0, g1, gv = fm.gradients(r, wb, vb, xv, _dloss(raw, y, self.classifier), *decay)
-        return r, g0, g1, gv, len(batch), raw, vb
 
 
 def _line(job, epoch, batch, names, sums):
@@ -106,37 +93,30 @@ def _epoch(job, epoch, step, opt, exchange, hp):
             break
         local = None
         if b is not None:
-            # one host: weight decay folded into the gradients; several: added after they are summed
-            r, g0, g1, gv, n, raw, vb = step(b, opt.decay(len(b)) if exchange is None else (0.0, 0.0))
-            batch_sums = scoring.Sums(ptype).add_batch(raw.asnumpy(), b.labels)
+            # one host: the step is applied as the gradients are made; several: after they are summed
+            raw, grads = step(b, opt if exchange is None else None)
+            batch_sums = scoring.Sums(ptype).add_batch(raw, b.labels)
             sums.v += batch_sums.v
             if k % BATCH_LINE_EVERY == 0:
                 _line(job, epoch, k, names, batch_sums)
-            local = (r.uniq, g0, g1, gv, n)
-            ids, uniq = r.ids, r.uniq
+            local = None if grads is None else grads + (len(b),)
             k += 1
         if exchange is not None:
             merged = exchange.combine(local)
             if merged is None:
                 break
             uniq, g0, g1, gv, n = merged
-            ids = rowmod.index_array(uniq, hp["feature_dim"], step.ctx)
-            dw, dv = opt.decay(n)
-            vb = nd.take(opt.params.v, ids)
-            g1 = g1 + dw * nd.take(opt.params.w1, ids)
-            gv = gv + dv * vb
-        opt.step(ids, nd.array(uniq, dtype="int64", ctx=step.ctx), g0, g1, gv, vb, n)
+            opt.step_rows(uniq, g1, gv, n)
+            opt.step_w0(g0, n)
     if sums.v[0] == 0 and (exchange is None or exchange.records == 0):
         raise ClientError("channel train: no records in epoch %d" % epoch)
     return sums
 
 
-def evaluate(params, batches, ptype, ctx, feature_dim):
+def evaluate(params, batches, ptype):
     sums = scoring.Sums(ptype)
     for b in batches:
-        r = rowmod.localize(rowmod.to_csr(b.features), feature_dim, ctx)
-        raw, _ = fm.forward(params, r)
-        sums.add_batch(raw.asnumpy(), b.labels)
+        sums.add_batch(scores(params, b.features), b.labels)
     return sums
 
 
@@ -149,19 +129,20 @@ def _whole(job, name):
 
 def train(job):
     hp = job.hyperparameters
-    ctx = mx.cpu()  # sparse rows: the CPU is the guide's recommendation, and MXNet's sparse ops' home
-    params = initial_params(hp, ctx)
+    # sparse rows: the CPU is the guide's recommendation; the compiled step threads over its cores
+    numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, len(os.sched_getaffinity(0)))))
+    params = initial_params(hp)
     opt = LazyAdaGrad(params, hp)
     kv = job.kvstore()
     exchange = Exchange(kv, hp["num_factors"]) if kv is not None else None
-    step = Step(params, hp, ctx)
     ptype = hp["predictor_type"]
+    step = Step(params, ptype == "binary_classifier")
+    step.compile()  # now, not inside the first epoch's timing
     job.log.info("factorization machines: %s, feature_dim %d, num_factors %d, %d host(s)",
                  ptype, hp["feature_dim"], hp["num_factors"], len(job.hosts))
     for epoch in range(hp["epochs"]):
         t = time.time()
         sums = _epoch(job, epoch, step, opt, exchange, hp)
-        nd.waitall()
         dt = max(time.time() - t, 1e-9)
         for name, v in sums.values(scoring.TRAIN_NAMES[ptype]).items():
             job.metrics.quality("train", name, v, scoring.KIND[name], epoch=epoch)
@@ -171,8 +152,8 @@ def train(job):
         if job.stop_requested():
             break
     if exchange is not None:  # equal replicas on every host are the sign that the sums were shared
-        job.log.info("parameter checksum: %.9g", float(nd.sum(params.v).asscalar() + nd.sum(params.w1).asscalar()
-                                                        + params.w0.asscalar()))
+        job.log.info("parameter checksum: %.9g", float(params.v.sum(dtype=np.float64)
+                                                        + params.w1.sum(dtype=np.float64) + params.w0[0]))
     if not job.is_master:
         return
     job.save_model(artifact.MODEL_FILE, lambda path: artifact.write(path, params, ptype))
@@ -180,6 +161,6 @@ def train(job):
     if test is not None and not job.stop_requested():
         batches = _checked(test.batches(hp["mini_batch_size"], hp["feature_dim"]), "test", hp,
                            ptype == "binary_classifier")
-        sums = evaluate(params, batches, ptype, ctx, hp["feature_dim"])
+        sums = evaluate(params, batches, ptype)
         for name, v in sums.values(scoring.TEST_NAMES[ptype]).items():
             job.metrics.quality("test", name, v, scoring.KIND[name])

@@ -245,3 +245,103 @@ def test_response_encoders():
     assert [json.loads(l) for l in lines] == [{"closest_cluster": 1.0, "distance_to_cluster": 3.0},
                                              {"closest_cluster": 2.0, "distance_to_cluster": 5.5}]
     assert codecs.encode(out, 2, codecs.CSV) == b"1,3\n2,5.5\n"
+
+
+def _decode_both(data, feature_dim=None, final=True):
+    """(compiled path's Batch, numpy path's Batch) of the same bytes."""
+    from formats import sparse_compiled
+    assert rioproto.sparse_compiled is sparse_compiled  # the test stack carries numba
+    fast = rioproto.Decoder(feature_dim).decode(data, final=final)
+    try:
+        rioproto.sparse_compiled = None
+        slow = rioproto.Decoder(feature_dim).decode(data, final=final)
+    finally:
+        rioproto.sparse_compiled = sparse_compiled
+    return fast, slow
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("labels", [None, np.float32, np.float64, np.int64])  # int64: the Int32 tensor
+def test_sparse_compiled_path_equals_numpy_path_and_official_reader(dtype, labels):
+    """Wide keys (multi-byte varints), empty records, every label type the client writes."""
+    rng = np.random.default_rng(3)
+    rows = [np.unique(rng.integers(0, 300000, rng.integers(1, 60))) for _ in range(3000)]
+    rows[5] = rows[5][:0]  # a record with no non-zeros
+    S = sp.csr_matrix((rng.normal(size=sum(map(len, rows))).astype(dtype), np.concatenate(rows),
+                       np.cumsum([0] + [len(r) for r in rows])), shape=(3000, 300000))
+    y = None if labels is None else (np.arange(3000) - 1500).astype(labels)
+    f = io.BytesIO()
+    write_spmatrix_to_sparse_tensor(f, S, y)
+    data = f.getvalue()
+    (fast, used_fast), (slow, used_slow) = _decode_both(data, 300000)
+    assert used_fast == used_slow == len(data)
+    for name in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(fast.features, name), getattr(slow.features, name))
+    assert fast.features.shape == slow.features.shape == (3000, 300000)
+    if labels is None:
+        assert fast.labels is None and slow.labels is None
+    else:
+        np.testing.assert_array_equal(fast.labels, slow.labels)
+        np.testing.assert_array_equal(fast.labels, y.astype(np.float32))
+    recs = read_records(io.BytesIO(data))
+    want = recs[17].features["values"].float32_tensor if dtype == np.float32 else \
+        recs[17].features["values"].float64_tensor
+    row = fast.features.row_slice(17, 18)
+    np.testing.assert_array_equal(row.indices, list(want.keys))
+    np.testing.assert_array_equal(row.data, np.float32(list(want.values)))
+
+
+def test_sparse_compiled_path_hands_odd_and_bad_records_on():
+    """A dense record, a multi-part one and a truncated tail mid-stream: same batch and the same error."""
+    S = sp.random(50, 1000, density=0.01, format="csr", dtype=np.float32, random_state=4)
+    f = io.BytesIO()
+    write_spmatrix_to_sparse_tensor(f, S, np.ones(50, np.float32))
+    dense = _client_dense(np.ones((1, 1000), np.float32), np.ones(1, np.float32))
+    data = f.getvalue() + dense + f.getvalue()
+    (fast, _), (slow, _) = _decode_both(data, 1000)
+    np.testing.assert_array_equal(fast.dense(), slow.dense())
+    assert len(fast) == 101
+    with pytest.raises(FormatError) as a:
+        _decode_both(data + data[:30], 1000)
+    from formats import sparse_compiled
+    try:
+        rioproto.sparse_compiled = None
+        with pytest.raises(FormatError) as b:
+            rioproto.Decoder(1000).decode(data + data[:30], final=True)
+    finally:
+        rioproto.sparse_compiled = sparse_compiled
+    assert str(a.value) == str(b.value) and "record 101" in str(a.value)
+    with pytest.raises(FormatError, match="feature_dim is 999"):
+        rioproto.Decoder(999).decode(f.getvalue(), final=True)
+
+
+def test_sparse_compiled_path_survives_corrupt_bytes():
+    """Random byte flips in sparse records: the compiled walk stops where a record stops making sense,
+    never reads past it, and what it does decode is what the numpy path decodes."""
+    from formats import sparse_compiled
+    S = sp.random(40, 5000, density=0.01, format="csr", dtype=np.float32, random_state=5)
+    f = io.BytesIO()
+    write_spmatrix_to_sparse_tensor(f, S, np.arange(40, dtype=np.float32))
+    good = f.getvalue()
+    rng = np.random.default_rng(6)
+    for trial in range(300):
+        data = bytearray(good)
+        for at in rng.integers(8, len(data), 3):
+            data[at] = rng.integers(0, 256)
+        got = sparse_compiled.decode_window(bytes(data), 0, len(data), 5000)
+        if got is None:
+            continue
+        batch, used = got
+        assert 0 < used <= len(data)
+        try:
+            ref = sparse_records_decode_prefix(bytes(data), used, 5000)
+        except FormatError:
+            continue
+        if ref is not None:
+            np.testing.assert_array_equal(batch.features.indices, ref.features.indices)
+
+
+def sparse_records_decode_prefix(data, used, feature_dim):
+    from formats import sparse_records
+    starts, lengths, _ = recordio.spans(memoryview(data)[:used])
+    return sparse_records.decode(memoryview(data)[:used], starts, lengths, feature_dim)
