@@ -34,7 +34,7 @@ def arrays(csr):
 
 
 @numba.njit(parallel=True, **_JIT)
-def _rows(m, uniq, colptr, occ, rec_of, vals, dy, xv, aux, v, G, g1_out, scratch, update, lr1, lrv, eps, clip, scale,
+def _rows(m, uniq, colptr, occ, rec_of, vals, dy, xv, aux, v, G, g1_out, update, lr1, lrv, eps, clip, scale,
           dw, dv):
     """Each distinct row's summed gradient into G[j] and g1_out[j]; with update, applied at once."""
     k = v.shape[1]
@@ -48,10 +48,9 @@ def _rows(m, uniq, colptr, occ, rec_of, vals, dy, xv, aux, v, G, g1_out, scratch
             if update:
                 prefetch(flat_aux, ahead * 4)
         key = uniq[j]
-        if update:  # in this thread's scratch row, which stays in L1; G[j] when the gradients leave
-            t = numba.get_thread_id()
-            g1, own = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, scratch, t, False)
-            adagrad.apply_row(t, key, g1, own, scratch, aux, v, lr1, lrv, eps, clip, scale, dw, dv)
+        if update:  # G[j] as the row's scratch: measured no slower than a per-thread row, and simpler
+            g1, own = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, G, j, False)
+            adagrad.apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv)
         else:
             g1_out[j] = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, G, j, True)[0]
 
@@ -62,7 +61,6 @@ class Step:
     def __init__(self, params, classifier):
         self.params, self.classifier = params, classifier
         self.slot = np.full(params.feature_dim, -1, np.int32)
-        self.scratch = np.empty((numba.config.NUMBA_NUM_THREADS, params.num_factors), np.float32)
         self.n = self.nnz = 0
 
     def _grow(self, n, nnz):
@@ -105,11 +103,11 @@ class Step:
         fm.dloss(raw, np.asarray(batch.labels, np.float32), self.classifier, dy)
         g0 = float(dy.sum(dtype=np.float64))
         if opt is not None:
-            _rows(m, self.uniq, self.colptr, self.occ, self.rec_of, vals, dy, xv, p.aux, p.v, self.G, self.g1, self.scratch,
+            _rows(m, self.uniq, self.colptr, self.occ, self.rec_of, vals, dy, xv, p.aux, p.v, self.G, self.g1,
                   True, *opt.row_args(n))
             opt.step_w0(g0, n)
             return raw.copy(), None
-        _rows(m, self.uniq, self.colptr, self.occ, self.rec_of, vals, dy, xv, p.aux, p.v, self.G, self.g1, self.scratch,
+        _rows(m, self.uniq, self.colptr, self.occ, self.rec_of, vals, dy, xv, p.aux, p.v, self.G, self.g1,
               False, 0.0, 0.0, 1.0, -1.0, 1.0, 0.0, 0.0)
         return raw.copy(), (self.uniq[:m], g0, self.g1[:m], self.G[:m])
 
