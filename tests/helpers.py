@@ -1,4 +1,5 @@
 """Drive the real `train` and `serve` programs as processes against a temporary /opt/ml."""
+import atexit
 import contextlib
 import json
 import os
@@ -67,15 +68,57 @@ def train_env(base, algorithm, env=None):
     return e
 
 
+class TrainProcess(subprocess.Popen):
+    """A train program in a process group of its own. A wait that times out kills the whole group,
+    the kvstore scheduler and servers a host starts included: left alive, their ps-lite nodes keep
+    reconnecting to their scheduler's port, and when a later test is handed that port number they join
+    its cluster and hang it. Groups still alive when the test process exits are killed too."""
+
+    _started = []
+
+    def __init__(self, args, **kw):
+        super().__init__(args, start_new_session=True, **kw)
+        TrainProcess._started.append(self)
+
+    def communicate(self, input=None, timeout=None):
+        try:
+            return super().communicate(input, timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+            raise
+
+    def wait(self, timeout=None):
+        try:
+            return super().wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+            raise
+
+    def kill_group(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    @classmethod
+    def kill_all(cls):
+        for p in cls._started:
+            if p.poll() is None:  # an unreaped leader: its group id cannot belong to anyone else yet
+                p.kill_group()
+
+
+atexit.register(TrainProcess.kill_all)
+
+
 def run_train(base, algorithm, env=None, timeout=600):
-    p = subprocess.run([program("train")], env=train_env(base, algorithm, env), stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout)
-    return TrainResult(str(base), p.returncode, p.stdout.decode("utf-8", "replace"))
+    p = start_train(base, algorithm, env)
+    out, _ = p.communicate(timeout=timeout)
+    return TrainResult(str(base), p.returncode, out.decode("utf-8", "replace"))
 
 
 def start_train(base, algorithm, env=None):
-    return subprocess.Popen([program("train")], env=train_env(base, algorithm, env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return TrainProcess([program("train")], env=train_env(base, algorithm, env),
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def free_port():
