@@ -10,7 +10,7 @@ import numpy as np
 
 from formats import recordio, sparse_records
 
-try:  # compiled in images that carry numba (an algorithm extra); the numpy path everywhere else
+try:  # compiled, where numba is installed (an algorithm extra) and the algorithm turned it on
     from formats import sparse_compiled
 except ImportError:
     sparse_compiled = None
@@ -229,7 +229,7 @@ class Decoder:
 
     def _sparse(self, buf, pos, window=1 << 20):
         """The sparse fast path over up to `window` bytes of single-part records, or None."""
-        if sparse_compiled is not None:
+        if sparse_compiled is not None and sparse_compiled.ready():
             got = sparse_compiled.decode_window(buf, pos, window, self.feature_dim)
             if got is not None:
                 return got

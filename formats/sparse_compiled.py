@@ -1,7 +1,9 @@
 """The sparse recordIO-protobuf fast path compiled with numba: recordIO framing and the Record walk of
 sparse_records in one pass over the bytes, for images that carry numba (it is an algorithm extra).
 
-It reads float32 sparse features (the official client's write_spmatrix_to_sparse_tensor layout for
+An algorithm opts in with warm() (compiling the walk, or loading it from numba's cache, takes seconds
+the first time: that belongs before a job's timed epochs or a server's first request, not inside
+them); until then rioproto keeps its numpy path. It reads float32 sparse features (the official client's write_spmatrix_to_sparse_tensor layout for
 float32 matrices) with float32, float64 or int32 labels. It stops before the first record it does not
 read this way, and the caller decodes that one with the general parser, which also names what is
 wrong in a bad record. Same Batch, same values, bit for bit, as sparse_records.decode.
@@ -9,7 +11,9 @@ wrong in a bad record. Same Batch, same values, bit for bit, as sparse_records.d
 import numba
 import numpy as np
 
+from formats import recordio
 from formats.batch import Batch, Csr
+from formats.record_pb import Record
 
 _MAGIC = 0xCED7230A
 _F32_TENSOR, _F64_TENSOR, _I32_TENSOR = 0x12, 0x1A, 0x3A
@@ -196,3 +200,25 @@ def decode_window(buf, pos, window, feature_dim=None):
         width = max(width, int(keys[:nnz].max()) + 1)
     features = Csr(vbits[:nnz].view(np.float32), keys[:nnz], indptr[:n + 1], (n, width))
     return Batch(features, labels[:n] if labelled else None), used
+
+
+_warm = False
+
+
+def ready():
+    return _warm
+
+
+def warm():
+    """Compile the walk (or load it from numba's cache) on one record, and turn this path on."""
+    global _warm
+    if not _warm:
+        rec = Record()
+        t = rec.features["values"].float32_tensor
+        t.values.append(1.0)
+        t.keys.append(1)
+        t.shape.append(2)
+        rec.label["values"].float32_tensor.values.append(1.0)
+        data = recordio.encode(rec.SerializeToString())
+        assert decode_window(data, 0, len(data), 2) is not None
+        _warm = True

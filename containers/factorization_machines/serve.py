@@ -7,6 +7,7 @@ import numpy as np
 from containers.factorization_machines import artifact
 from containers.factorization_machines.step import scores
 from contract.errors import ClientError
+from formats import sparse_compiled
 
 
 class Predictor:
@@ -15,7 +16,7 @@ class Predictor:
         self.classifier = predictor_type == "binary_classifier"
         self.dim = params.feature_dim
         scores(params, np.zeros((1, self.dim), np.float32), parallel=False)  # compiled now, not per request
-
+        sparse_compiled.warm()  # and the sparse recordIO reader
     def _check(self, features):
         if isinstance(features, np.ndarray):
             if features.shape[1] != self.dim:

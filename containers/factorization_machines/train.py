@@ -15,6 +15,7 @@ from containers.factorization_machines.hosts import Exchange
 from containers.factorization_machines.step import Step, scores
 from training.channels import Channel
 from contract.errors import ClientError
+from formats import sparse_compiled
 
 BATCH_LINE_EVERY = 100  # per-batch train lines: batch 0 and every 100th
 SEED = 1  # the same on every host: replicas start equal
@@ -137,7 +138,8 @@ def train(job):
     exchange = Exchange(kv, hp["num_factors"]) if kv is not None else None
     ptype = hp["predictor_type"]
     step = Step(params, ptype == "binary_classifier")
-    step.compile()  # now, not inside the first epoch's timing
+    step.compile()  # now, not inside the first epoch's timing; so is the compiled recordIO reader
+    sparse_compiled.warm()
     job.log.info("factorization machines: %s, feature_dim %d, num_factors %d, %d host(s)",
                  ptype, hp["feature_dim"], hp["num_factors"], len(job.hosts))
     for epoch in range(hp["epochs"]):

@@ -251,6 +251,7 @@ def _decode_both(data, feature_dim=None, final=True):
     """(compiled path's Batch, numpy path's Batch) of the same bytes."""
     from formats import sparse_compiled
     assert rioproto.sparse_compiled is sparse_compiled  # the test stack carries numba
+    sparse_compiled.warm()
     fast = rioproto.Decoder(feature_dim).decode(data, final=final)
     try:
         rioproto.sparse_compiled = None
@@ -328,7 +329,7 @@ def test_sparse_compiled_path_survives_corrupt_bytes():
         data = bytearray(good)
         for at in rng.integers(8, len(data), 3):
             data[at] = rng.integers(0, 256)
-        got = sparse_compiled.decode_window(bytes(data), 0, len(data), 5000)
+        got = sparse_compiled.decode_window(bytes(data), 0, len(data), 5000)  # compiled on first call
         if got is None:
             continue
         batch, used = got
