@@ -17,6 +17,7 @@ class Predictor:
         self.dim = params.feature_dim
         scores(params, np.zeros((1, self.dim), np.float32), parallel=False)  # compiled now, not per request
         sparse_compiled.warm()  # and the sparse recordIO reader
+
     def _check(self, features):
         if isinstance(features, np.ndarray):
             if features.shape[1] != self.dim:
@@ -35,7 +36,7 @@ class Predictor:
         raw = scores(self.params, batch.features, parallel=False)
         out = OrderedDict()
         if self.classifier:
-            score = 1.0 / (1.0 + np.exp(-raw))
+            score = 1.0 / (1.0 + np.exp(-np.clip(raw, -80.0, 80.0)))  # no float32 overflow warnings
             out["score"] = score
             out["predicted_label"] = (score > 0.5).astype(np.float32)
         else:
