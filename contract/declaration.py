@@ -19,7 +19,7 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 TOP_KEYS = {"name", "module", "training", "serving", "extras", "ignored", "hyperparameters", "channels",
-            "metrics", "tunable", "description"}
+            "metrics", "tunable", "description", "training_threads"}
 HP_KEYS = {"type", "required", "default", "min", "max", "exclusive_min", "values", "special", "allow_empty",
            "aliases", "required_if", "items", "description"}
 HP_TYPES = {"int", "float", "bool", "string", "enum", "list"}
@@ -64,6 +64,8 @@ def _check(path, decl):
         fail("names no training module ('training:')")
     if not ((decl.get("serving") or {}).get("module") or decl.get("module")):
         fail("names no serving module ('serving: module:')")
+    if decl.get("training_threads", "default") not in ("default", "all"):
+        fail("training_threads must be default or all, not %r" % decl["training_threads"])
     hps = decl["hyperparameters"] or {}
     aliases = {}
     for name, spec in hps.items():
@@ -125,6 +127,7 @@ def load(path):
     decl.setdefault("training", decl.get("module"))
     decl["serving"].setdefault("module", decl.get("module"))
     decl.setdefault("extras", [])
+    decl.setdefault("training_threads", "default")
     decl.setdefault("ignored", [])
     decl.setdefault("tunable", {})
     for m in decl["metrics"]:

@@ -62,4 +62,17 @@ def resolve(name=None, side="training"):
     """(declaration, module) of the algorithm's training or serving entry point."""
     decl = declaration_of(name)
     module = decl["training"] if side == "training" else decl["serving"]["module"]
+    if side == "training" and decl["training_threads"] == "all":
+        _all_cpus_for_mxnet()
     return decl, importlib.import_module(module)
+
+
+def _all_cpus_for_mxnet():
+    """MXNet's operators use half the CPUs unless told otherwise (it takes every other one for a
+    hyper-thread twin): on a 2-CPU machine, one. It reads MXNET_OMP_MAX_THREADS once, when it loads,
+    so this runs before the algorithm's module imports it; a value already set wins."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    os.environ.setdefault("MXNET_OMP_MAX_THREADS", str(cpus))

@@ -76,13 +76,17 @@ class _Steps:
             ones = self._ones[x.context] = mx.nd.ones((x.shape[1],), ctx=x.context)
         return mx.nd.dot(x, ones)
 
-    def _scores(self, e_ids, ip_ids, rand_ids, perms):
+    def _scores(self, e_ids, ip_ids, rand_ids, perms, ctx):
         net = self.net
         e = net.entity(e_ids)
         n = e_ids.shape[0]
         r = self.hp["random_negative_sampling_rate"]
         # the positives' and the random addresses in one lookup: one sparse gradient for the table
-        v_all = net.encode_ip(mx.nd.concat(ip_ids, rand_ids, dim=0) if r else ip_ids)
+        ids = np.concatenate([ip_ids, rand_ids]) if r else ip_ids
+        if ctx.device_type == "cpu":
+            v_all = net.encode_ip_sparse(ids, ctx)
+        else:  # the sparse product's speed was measured on CPUs only; GPUs keep the lookup
+            v_all = net.encode_ip(mx.nd.array(ids, ctx=ctx, dtype=np.int32))
         v = mx.nd.slice_axis(v_all, axis=0, begin=0, end=n)
         parts = [self._rowsum(e * v)]
         if r:
@@ -101,9 +105,8 @@ class _Steps:
                 rand_ips, perms, y = _negatives(len(idx), self.hp, rng)
                 scores = self._scores(
                     mx.nd.array(ent_ids[idx], ctx=ctx, dtype=np.int32),
-                    mx.nd.array(pairs.ip_buckets(ips[idx]), ctx=ctx, dtype=np.int32),
-                    mx.nd.array(pairs.ip_buckets(rand_ips), ctx=ctx, dtype=np.int32),
-                    [mx.nd.array(p, ctx=ctx, dtype=np.int32) for p in perms])
+                    pairs.ip_buckets(ips[idx]), pairs.ip_buckets(rand_ips),
+                    [mx.nd.array(p, ctx=ctx, dtype=np.int32) for p in perms], ctx)
                 losses.append(self.loss(scores, mx.nd.array(y, ctx=ctx)))
                 outs.append(scores)
                 labels.append(y)
@@ -160,8 +163,11 @@ def train(job):
                         sparse_grad=kv is None, prefix="ipinsights_")
     net.initialize(ctx=ctxs)
     net.hybridize(static_alloc=True)
-    trainer = gluon.Trainer(net.collect_params(), "adam",
-                            {"learning_rate": hp["learning_rate"], "wd": hp["weight_decay"]},
+    params = net.collect_params()
+    adam = mx.optimizer.Adam(learning_rate=hp["learning_rate"], wd=hp["weight_decay"])
+    # the kvstore's servers get the optimizer without its Parameters: give them the lr_mults by index
+    adam.set_lr_mult({i: p.lr_mult for i, p in enumerate(params.values()) if p.lr_mult != 1.0})
+    trainer = gluon.Trainer(params, adam,
                             kvstore=kv if kv is not None else ("device" if len(ctxs) > 1 else None))
     steps = _Steps(net, ctxs, hp)
     bs = hp["mini_batch_size"]

@@ -136,10 +136,9 @@ def test_official_client_integration_case(tmp_path):
         res = s.post(CSVSerializer().serialize([["user_1", "1.1.1.1"]]).encode(), "text/csv",
                      accept="application/json").json()
     assert len(res["predictions"]) == 1
-    # The client asserts 0 > dot > -1. In this data every shuffled negative is the positive pair itself, so
-    # the pair is a negative exactly as often as a positive and the trained score sits at the balance point
-    # 0 (ours lands within +-0.05 of it, either side depending on the seed). The magnitude half holds.
-    assert abs(res["predictions"][0]["dot_product"]) < 0.1
+    # the client's own assertion; every shuffled negative here is the positive pair itself, so only the
+    # weights all addresses share (pushed down by the random negatives) move the pair's score
+    assert 0 > res["predictions"][0]["dot_product"] > -1
 
 
 def test_negative_sampling_rates_must_sum_to_one_or_more(tmp_path):
@@ -173,3 +172,31 @@ def test_two_hosts_train_one_model_through_the_kvstore(tmp_path):
     import re
     aucs = [re.findall(AUC, log) for log in logs]
     assert aucs[0] == aucs[1] and len(aucs[0]) == 2
+
+
+def test_sparse_product_encoder_equals_the_lookup_encoder():
+    """Training encodes addresses as one sparse product (network.encode_ip_sparse); the artifact's
+    symbol and serving use the embedding lookups. Both must give the same vectors and the same table
+    gradient, across the chunks MXNet's 2^31-element limit forces (40,000 addresses: three)."""
+    from mxnet import autograd
+    from containers.ipinsights import network, pairs
+    net = network.IPInsightsNet(50, 8, 2, prefix="t_")
+    net.initialize(mx.init.Normal(0.5))
+    rng = np.random.RandomState(3)
+    ids = pairs.ip_buckets(rng.randint(0, 1 << 32, size=40000, dtype=np.uint64).astype(np.uint32))
+    assert len(ids) > 2 * network._CSR_ROWS
+    head = mx.nd.array(rng.normal(size=(len(ids), 8)))
+    grads = []
+    for encode in (lambda: net.encode_ip(mx.nd.array(ids, dtype=np.int32)),
+                   lambda: net.encode_ip_sparse(ids, mx.cpu())):
+        with autograd.record():
+            v = encode()
+            loss = (v * head).sum()
+        loss.backward()
+        w = net.ip.weight
+        assert w.grad().stype == "row_sparse"
+        np.testing.assert_array_equal(w.grad().indices.asnumpy(), np.unique(ids))  # only the rows used
+        grads.append((v.asnumpy(), w.grad().tostype("default").asnumpy(),
+                      net.encoder[0].weight.grad().asnumpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -41,6 +41,13 @@ def trained(tmp_path_factory):
     return base, r, seen
 
 
+def test_training_threads_all_gives_mxnet_every_cpu(trained, tmp_path):
+    """echo-test declares training_threads: all; MXNet would otherwise take half the CPUs."""
+    assert trained[2]["mxnet_omp_max_threads"] == str(len(os.sched_getaffinity(0)))
+    r, seen = _train(tmp_path, {"feature_dim": 3}, env={"MXNET_OMP_MAX_THREADS": "1"})
+    assert r.rc == 0 and seen["mxnet_omp_max_threads"] == "1"  # the operator's own setting wins
+
+
 @pytest.fixture(scope="module")
 def server(trained):
     with served(trained[0], ALGO, env=ENV) as s:
@@ -198,6 +205,7 @@ BAD_DECLARATIONS = {
                                      "captures no value"),
     "unknown type": ("hyperparameters:\n  k: {type: integer}\n", "unknown type"),
     "no serving module": ("serving: {content_types: [text/csv]}\n", "serving module"),
+    "training_threads a number": ("training_threads: 4\n", "training_threads must be default or all"),
 }
 
 

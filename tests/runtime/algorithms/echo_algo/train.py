@@ -16,7 +16,8 @@ def train(job):
     if test is not None:
         job.metrics.quality("test", "rows", len(test.read_all(label_size=0)), kind="score")
     seen = {"hyperparameters": hp, "content_type": job.channel("train").content_type,
-            "contexts": [str(c) for c in job.contexts]}
+            "contexts": [str(c) for c in job.contexts],
+            "mxnet_omp_max_threads": os.environ.get("MXNET_OMP_MAX_THREADS")}
 
     job.save_model("means.npy", lambda path: _save_npy(path, means))
     with open(os.path.join(job.model_dir, "seen.json"), "w") as f:
