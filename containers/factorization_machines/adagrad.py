@@ -65,12 +65,28 @@ def _clip(x, c):
 
 
 @numba.njit(**_JIT)
-def apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv):
-    """One feature's update from its summed gradients: g1 for w1, G[j] - own * v_key for v (own = 0
-    when G[j] is the whole gradient). G[j] is overwritten. Element indexing only: see fm._forward_rows."""
+def _w1_update(key, g1, aux, lr1, eps, clip, scale, dw):
     g1 = _clip((g1 + dw * aux[key, W1]) * scale, clip)
     aux[key, H1] += g1 * g1
     aux[key, W1] -= lr1 * g1 / math.sqrt(aux[key, H1] + eps)
+
+
+@numba.njit(**_JIT)
+def _v_update(j, key, msq, s, G, aux, v, lrv, eps):
+    """v_key -= lrv * s * G[j] / sqrt(h + eps) after h += s^2 * msq / k (msq: the sum of G[j]^2)."""
+    k = v.shape[1]
+    h = aux[key, HV] + s * s * (msq / k)
+    aux[key, HV] = h
+    step = lrv * s / math.sqrt(h + eps)
+    for f in range(k):
+        v[key, f] -= G[j, f] * step
+
+
+@numba.njit(**_JIT)
+def apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv):
+    """One feature's update from its summed gradients: g1 for w1, G[j] - own * v_key for v (own = 0
+    when G[j] is the whole gradient). G[j] is overwritten. Element indexing only: see fm._forward_rows."""
+    _w1_update(key, g1, aux, lr1, eps, clip, scale, dw)
     k = v.shape[1]
     s = scale
     c = dv - own
@@ -84,11 +100,24 @@ def apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv):
         for f in range(k):
             G[j, f] += c * v[key, f]
             msq += G[j, f] * G[j, f]
-    h = aux[key, HV] + s * s * (msq / k)
-    aux[key, HV] = h
-    step = lrv * s / math.sqrt(h + eps)
+    _v_update(j, key, msq, s, G, aux, v, lrv, eps)
+
+
+@numba.njit(**_JIT)
+def apply_once(j, key, x, r, dy, xv, G, aux, v, lr1, lrv, eps, scale, dw, dv):
+    """apply_row for a feature that occurs once in the batch (record r, value x) and no clipping, the
+    common case in a wide model: its gradient x dy_r (xv_r - x v_key) is made and squared in the same
+    pass over the row, two passes instead of three (the step ran ~10% faster). G[j] is scratch."""
+    xd = x * dy[r]
+    _w1_update(key, xd, aux, lr1, eps, -1.0, scale, dw)
+    k = v.shape[1]
+    c = dv - x * xd
+    msq = np.float32(0.0)
     for f in range(k):
-        v[key, f] -= G[j, f] * step
+        g = xd * xv[r, f] + c * v[key, f]
+        G[j, f] = g
+        msq += g * g
+    _v_update(j, key, msq, scale, G, aux, v, lrv, eps)
 
 
 @numba.njit(parallel=True, **_JIT)

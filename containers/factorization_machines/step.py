@@ -49,8 +49,12 @@ def _rows(m, uniq, colptr, occ, rec_of, vals, dy, xv, aux, v, G, g1_out, update,
                 prefetch(flat_aux, ahead * 4)
         key = uniq[j]
         if update:  # G[j] as the row's scratch: measured no slower than a per-thread row, and simpler
-            g1, own = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, G, j, False)
-            adagrad.apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv)
+            if clip <= 0 and colptr[j + 1] - colptr[j] == 1:
+                p = occ[colptr[j]]
+                adagrad.apply_once(j, key, vals[p], rec_of[p], dy, xv, G, aux, v, lr1, lrv, eps, scale, dw, dv)
+            else:
+                g1, own = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, G, j, False)
+                adagrad.apply_row(j, key, g1, own, G, aux, v, lr1, lrv, eps, clip, scale, dw, dv)
         else:
             g1_out[j] = fm.row_gradient(j, key, colptr, occ, rec_of, vals, dy, xv, v, G, j, True)[0]
 
