@@ -81,7 +81,7 @@ class _Steps:
         e = net.entity(e_ids)
         n = e_ids.shape[0]
         r = self.hp["random_negative_sampling_rate"]
-        # the positives' and the random addresses in one lookup: one sparse gradient for the table
+        # the positives' and the random addresses encoded together: one sparse gradient for the table
         ids = np.concatenate([ip_ids, rand_ids]) if r else ip_ids
         if ctx.device_type == "cpu":
             v_all = net.encode_ip_sparse(ids, ctx)
