@@ -10,8 +10,9 @@ import statistics
 import tempfile
 import time
 
-# the baseline gets every CPU too, as `train` does for IP Insights (algorithm.yaml training_threads)
-os.environ.setdefault("MXNET_OMP_MAX_THREADS", str(len(os.sched_getaffinity(0))))
+from contract.registry import all_cpus_for_mxnet
+
+all_cpus_for_mxnet()  # the baseline gets every CPU too, as `train` does for IP Insights (training_threads)
 import mxnet as mx
 import numpy as np
 import requests

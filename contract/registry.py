@@ -63,11 +63,11 @@ def resolve(name=None, side="training"):
     decl = declaration_of(name)
     module = decl["training"] if side == "training" else decl["serving"]["module"]
     if side == "training" and decl["training_threads"] == "all":
-        _all_cpus_for_mxnet()
+        all_cpus_for_mxnet()
     return decl, importlib.import_module(module)
 
 
-def _all_cpus_for_mxnet():
+def all_cpus_for_mxnet():
     """MXNet's operators use half the CPUs unless told otherwise (it takes every other one for a
     hyper-thread twin): on a 2-CPU machine, one. It reads MXNET_OMP_MAX_THREADS once, when it loads,
     so this runs before the algorithm's module imports it; a value already set wins."""
